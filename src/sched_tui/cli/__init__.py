@@ -1,0 +1,81 @@
+"""Command line: ``sched-tui`` opens the TUI; subcommands work without a terminal UI.
+
+Exit status: 0 on success, 1 when the command ran but something failed (for
+example a provider did not answer), 2 for invalid usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from sched_tui import __version__
+
+# Modules that each add one subcommand: `register(subparsers)` adds the parser
+# and sets `handler` to a function taking the parsed arguments and returning
+# the exit status.
+SUBCOMMAND_MODULES = (
+    "sched_tui.cli.week",
+    "sched_tui.cli.sandbox",
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="sched-tui",
+        description="Weekly calendar of a therapy practice, in the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"sched-tui {__version__}")
+    add_config_argument(parser)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the --config option shared by every command."""
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (default: $SCHED_TUI_CONFIG, then the user config folder, "
+        "then the embedded demo practice)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="ignore every config file and use the embedded demo practice",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "config"):
+        args.config = None
+    if not hasattr(args, "demo"):
+        args.demo = False
+
+    from sched_tui.logs import configure_logging
+
+    configure_logging()
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        from sched_tui.cli.tui import run_tui
+
+        return run_tui(args)
+    return int(handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

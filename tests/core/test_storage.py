@@ -1,0 +1,67 @@
+"""Storage: file mode, WAL, migrations applied once even by racing processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+from sched_tui.storage import load_migrations, open_database, schema_version
+
+
+async def test_database_created_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "sched.db"
+    old_umask = os.umask(0)
+    try:
+        connection = await open_database(path)
+    finally:
+        os.umask(old_umask)
+    await connection.close()
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+async def test_wal_mode_and_busy_timeout(tmp_path: Path) -> None:
+    connection = await open_database(tmp_path / "sched.db", busy_timeout_s=2.5)
+    try:
+        async with connection.execute("PRAGMA journal_mode") as cursor:
+            assert (await cursor.fetchone()) == ("wal",)
+        async with connection.execute("PRAGMA busy_timeout") as cursor:
+            assert (await cursor.fetchone()) == (2500,)
+    finally:
+        await connection.close()
+
+
+async def test_migrations_reach_latest_version(tmp_path: Path) -> None:
+    latest = load_migrations()[-1].version
+    connection = await open_database(tmp_path / "sched.db")
+    try:
+        assert await schema_version(connection) == latest
+    finally:
+        await connection.close()
+
+
+async def test_concurrent_openers_migrate_once(tmp_path: Path) -> None:
+    path = tmp_path / "sched.db"
+
+    connections = await asyncio.gather(*(open_database(path) for _ in range(5)))
+    try:
+        async with connections[0].execute(
+            "SELECT version, COUNT(*) FROM schema_migrations GROUP BY version"
+        ) as cursor:
+            rows = await cursor.fetchall()
+    finally:
+        for connection in connections:
+            await connection.close()
+
+    assert rows
+    assert all(count == 1 for _, count in rows)
+    assert [version for version, _ in rows] == [m.version for m in load_migrations()]
+
+
+def test_migration_versions_are_contiguous() -> None:
+    versions = [migration.version for migration in load_migrations()]
+
+    assert versions == list(range(1, len(versions) + 1))
