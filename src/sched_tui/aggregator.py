@@ -4,6 +4,8 @@
 week grid and the `sched-tui week` command. Providers are queried concurrently,
 at most `concurrency` at a time, each within its own deadline. A provider that
 fails is reported by name in `CalendarWeek.errors`, and the others still show.
+Providers still running at the overall deadline are reported the same way.
+Each call is measured as the backend function ``getAggregatedCalendar``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from sched_tui.cache.freshness import ReadFreshness, recording_freshness
 from sched_tui.model import (
     Appointment,
     CalendarWeek,
@@ -26,6 +29,7 @@ from sched_tui.model import (
     Week,
     sort_key,
 )
+from sched_tui.monitoring import AGGREGATED_CALENDAR, measure
 from sched_tui.providers.base import Provider, ProviderFailure
 from sched_tui.reads import DirectReads, Reads
 
@@ -52,24 +56,56 @@ class Aggregator:
         reads: Reads | None = None,
         concurrency: int = 8,
         provider_timeout_s: float = 20.0,
+        deadline_s: float | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.providers = list(providers)
         self.tz = tz
         self.reads: Reads = reads or DirectReads()
         self.provider_timeout_s = provider_timeout_s
+        # Deadline of the whole calendar in seconds; None waits for every provider.
+        self.deadline_s = deadline_s
         self._semaphore = asyncio.Semaphore(concurrency)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     async def get_aggregated_calendar(
         self, week_start: date, filters: Filters | None = None
     ) -> CalendarWeek:
-        """Fetch, merge and filter the week that contains `week_start`."""
-        week = Week.containing(week_start, self.tz)
-        results = await asyncio.gather(
-            *(self._fetch_provider(provider, week) for provider in self.providers)
-        )
-        return self._merge(week, results, filters or Filters())
+        """Fetch, merge and filter the week that contains `week_start`.
+
+        The call counts as failed in the monitoring when any provider failed.
+        """
+        async with measure(AGGREGATED_CALENDAR) as outcome:
+            week = Week.containing(week_start, self.tz)
+            with recording_freshness() as freshness:
+                results = await self._fetch_all(week)
+            calendar = self._merge(week, results, filters or Filters(), freshness)
+            outcome.success = not calendar.errors
+            if calendar.errors:
+                outcome.fields["failed_providers"] = len(calendar.errors)
+        return calendar
+
+    async def _fetch_all(self, week: Week) -> list[_ProviderResult]:
+        tasks = [asyncio.ensure_future(self._fetch_provider(p, week)) for p in self.providers]
+        if not tasks:
+            return []
+        try:
+            await asyncio.wait(tasks, timeout=self.deadline_s)
+        finally:
+            late = [task for task in tasks if not task.done()]
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+        results = []
+        for provider, task in zip(self.providers, tasks, strict=True):
+            if task.cancelled():
+                message = f"no answer within the calendar deadline of {self.deadline_s:g} s"
+                log.warning("provider %s failed: %s", provider.name, message)
+                results.append(_ProviderResult(error=ProviderError(provider.name, message)))
+            else:
+                results.append(task.result())
+        return results
 
     async def aclose(self) -> None:
         """Close every provider."""
@@ -110,7 +146,11 @@ class Aggregator:
         return result
 
     def _merge(
-        self, week: Week, results: Sequence[_ProviderResult], filters: Filters
+        self,
+        week: Week,
+        results: Sequence[_ProviderResult],
+        filters: Filters,
+        freshness: ReadFreshness,
     ) -> CalendarWeek:
         therapists = {t.id: t for result in results for t in result.therapists}
         services = {s.id: s for result in results for s in result.services}
@@ -133,6 +173,7 @@ class Aggregator:
         appointments.sort(key=lambda item: sort_key_in(item, self.tz))
         slots.sort(key=sort_key)
 
+        now = self._clock()
         return CalendarWeek(
             week=week,
             timezone=str(self.tz),
@@ -141,7 +182,11 @@ class Aggregator:
             appointments=tuple(appointments),
             slots=tuple(slots),
             errors=tuple(result.error for result in results if result.error is not None),
-            fetched_at=self._clock(),
+            fetched_at=now,
+            stale=dict(freshness.stale),
+            stale_therapists=dict(freshness.stale_therapists),
+            refreshing=frozenset(freshness.refreshing),
+            as_of=freshness.as_of(now),
         )
 
 

@@ -191,6 +191,14 @@ class CalendarWeek:
     # Providers whose data came from an expired cache entry because a refresh failed,
     # mapped to the age of that data in seconds.
     stale: dict[str, float] = field(default_factory=dict)
+    # The same for therapist ids, to mark their cells.
+    stale_therapists: dict[str, float] = field(default_factory=dict)
+    # Therapist ids whose cached data is being refreshed in the background; the
+    # values shown are the previous ones.
+    refreshing: frozenset[str] = frozenset()
+    # When the oldest therapist week shown was fetched from its provider ("as of
+    # 10:42"); None when the reads bypass the cache, so the data is as of `fetched_at`.
+    as_of: datetime | None = None
 
     def appointments_on(self, day: date) -> Iterator[Appointment]:
         """Yield the appointments that overlap `day` in the practice time zone."""

@@ -65,3 +65,36 @@ def test_migration_versions_are_contiguous() -> None:
     versions = [migration.version for migration in load_migrations()]
 
     assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_gap_in_applied_versions_is_filled(tmp_path: Path) -> None:
+    path = tmp_path / "sched.db"
+    connection = await open_database(path)
+    second = load_migrations()[1]
+    # Simulate a database migrated before the second migration existed.
+    async with connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+        before = {row[0] for row in await cursor.fetchall()}
+    await connection.execute("DELETE FROM schema_migrations WHERE version = ?", (second.version,))
+    for table in _tables_created_by(second.sql):
+        await connection.execute(f"DROP TABLE {table}")
+    await connection.close()
+
+    connection = await open_database(path)
+    try:
+        async with connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+            after = {row[0] for row in await cursor.fetchall()}
+        async with connection.execute(
+            "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", (second.version,)
+        ) as cursor:
+            count = (await cursor.fetchone())[0]
+    finally:
+        await connection.close()
+
+    assert count == 1
+    assert after == before
+
+
+def _tables_created_by(sql: str) -> list[str]:
+    import re
+
+    return re.findall(r"CREATE TABLE(?: IF NOT EXISTS)? (\w+)", sql)

@@ -19,6 +19,12 @@ from sched_tui import __version__
 SUBCOMMAND_MODULES = (
     "sched_tui.cli.week",
     "sched_tui.cli.sandbox",
+    "sched_tui.cli.cache",
+    "sched_tui.cli.kpi",
+    "sched_tui.cli.metrics",
+    "sched_tui.cli.alerts",
+    "sched_tui.cli.queue",
+    "sched_tui.cli.worker",
 )
 
 EXIT_OK = 0

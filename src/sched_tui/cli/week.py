@@ -9,11 +9,10 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from sched_tui.aggregator import Aggregator
 from sched_tui.cli.common import UsageError, load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.model import Appointment, CalendarWeek, Filters, Status
-from sched_tui.providers import build_providers
+from sched_tui.services import Services
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,17 +73,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def fetch_week(config: Config, day: date, filters: Filters) -> CalendarWeek:
-    """Build the providers from the config and fetch the week that contains `day`."""
-    aggregator = Aggregator(
-        build_providers(config),
-        config.practice.tz,
-        concurrency=config.aggregator.concurrency,
-        provider_timeout_s=config.aggregator.provider_timeout_s,
-    )
+    """Build the providers from the config and fetch the week that contains `day`.
+
+    The reads go through the same cache as the TUI's; a one-shot command starts
+    with it empty, so every read reaches the providers, and opens no database.
+    """
+    services = await Services.start(config, open_db=False)
     try:
-        return await aggregator.get_aggregated_calendar(day, filters)
+        return await services.aggregator.get_aggregated_calendar(day, filters)
     finally:
-        await aggregator.aclose()
+        await services.aclose()
 
 
 def appointment_to_json(appointment: Appointment) -> dict[str, Any]:
@@ -139,7 +137,7 @@ def _describe(appointment: Appointment, calendar: CalendarWeek) -> str:
         tz = calendar.week.tz
         when = f"{start.astimezone(tz):%H:%M}-{end.astimezone(tz):%H:%M}"
     parts = [when, appointment.therapist_name, appointment.service or "-", appointment.status.value]
-    if appointment.summary:
+    if appointment.summary and appointment.summary != appointment.service:
         parts.append(appointment.summary)
     return "  ".join(parts)
 

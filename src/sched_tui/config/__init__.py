@@ -26,14 +26,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from sched_tui.config.cache import CacheConfig, parse_cache
+from sched_tui.config.monitoring import AlertRuleConfig, MonitoringConfig, parse_monitoring
+from sched_tui.config.queue import QueueConfig, parse_queue
 from sched_tui.config.reader import ConfigError, Table
 
 __all__ = [
     "AggregatorConfig",
+    "AlertRuleConfig",
+    "CacheConfig",
     "Config",
     "ConfigError",
+    "MonitoringConfig",
     "PracticeConfig",
     "ProviderConfig",
+    "QueueConfig",
     "SandboxFaults",
     "StorageConfig",
     "UiConfig",
@@ -103,6 +110,9 @@ class AggregatorConfig:
     concurrency: int = 8
     # Deadline for one provider's response, in seconds. A slower provider is reported as failed.
     provider_timeout_s: float = 20.0
+    # Deadline for the whole calendar, in seconds. Providers still running then are
+    # reported as failed, and the others' data are shown.
+    deadline_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +179,9 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     aggregator: AggregatorConfig = field(default_factory=AggregatorConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     providers: tuple[ProviderConfig, ...] = (ProviderConfig(name="zocdoc-sandbox", kind="zocdoc"),)
     # OS user names allowed to run admin actions such as cache invalidation.
     admins: tuple[str, ...] = ()
@@ -246,14 +259,18 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     aggregator = AggregatorConfig(
         concurrency=aggregator_table.integer("concurrency", 8, 1, 64),
         provider_timeout_s=aggregator_table.number("provider_timeout_s", 20.0, 0.1, 600),
+        deadline_s=aggregator_table.number("deadline_s", 30.0, 0.1, 600),
     )
+    monitoring, alert_tables = parse_monitoring(root)
+    queue = parse_queue(root)
+    cache = parse_cache(root)
     admin_table = root.table("admin")
     admins = admin_table.strings("users")
     providers = _parse_providers(root, base, label)
 
     # Sub-tables report their own unknown keys through the root.
     warnings = root.unknown_keys() + [
-        warning for table in providers[1] for warning in table.unknown_keys()
+        warning for table in providers[1] + alert_tables for warning in table.unknown_keys()
     ]
     return Config(
         source=source,
@@ -261,6 +278,9 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
         ui=ui,
         storage=storage,
         aggregator=aggregator,
+        monitoring=monitoring,
+        queue=queue,
+        cache=cache,
         providers=providers[0],
         admins=admins,
         warnings=tuple(warnings),

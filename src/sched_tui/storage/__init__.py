@@ -90,9 +90,12 @@ async def migrate(connection: aiosqlite.Connection) -> int:
     so two processes starting at once apply it exactly once.
     """
     await _ensure_migrations_table(connection)
-    current = await schema_version(connection)
+    async with connection.execute("SELECT version FROM schema_migrations") as cursor:
+        applied = {int(row[0]) for row in await cursor.fetchall()}
+    # Every missing version is applied, not only those above the highest one, so a
+    # migration merged after a later-numbered one still reaches existing databases.
     for migration in load_migrations():
-        if migration.version <= current:
+        if migration.version in applied:
             continue
         await connection.execute("BEGIN IMMEDIATE")
         try:
@@ -112,8 +115,7 @@ async def migrate(connection: aiosqlite.Connection) -> int:
         except BaseException:
             await connection.execute("ROLLBACK")
             raise
-        current = migration.version
-    return current
+    return await schema_version(connection)
 
 
 async def _ensure_migrations_table(connection: aiosqlite.Connection) -> None:

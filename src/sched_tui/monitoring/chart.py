@@ -1,0 +1,97 @@
+"""The KPI pane's chart: P95 per call and error rate over the last hour, as text.
+
+plotext (6.x) draws on one figure per process, `plotext.figure`. The figure is
+cleared before and after each rendering under a lock, so no other chart or
+thread reads its state. Rendering is synchronous and takes
+milliseconds; the TUI calls it from a thread worker.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import plotext
+
+from sched_tui.monitoring.kpi import MinuteSeries
+
+# Lines drawn at most, so the chart stays legible; the busiest calls are kept.
+MAX_CALL_LINES = 4
+PINNED_CALL = "getAggregatedCalendar"
+
+_figure_lock = threading.Lock()
+
+
+def chosen_calls(series: MinuteSeries, names: Sequence[str] | None = None) -> list[str]:
+    """Return the call names to draw: `names`, or the busiest, with the calendar call first."""
+    if names is not None:
+        return [name for name in names if name in series.p95_ms]
+    busiest = sorted(series.calls, key=lambda name: -sum(series.calls[name]))
+    chosen = [PINNED_CALL] if PINNED_CALL in series.p95_ms else []
+    chosen += [name for name in busiest if name != PINNED_CALL]
+    return chosen[:MAX_CALL_LINES]
+
+
+def render_chart(
+    series: MinuteSeries,
+    width: int,
+    height: int,
+    *,
+    names: Sequence[str] | None = None,
+    p95_threshold_ms: float | None = None,
+    error_threshold_pct: float | None = None,
+    color: bool = False,
+) -> str:
+    """Render P95 per call (left axis, ms) and error rate (right axis, %) as text.
+
+    The x axis is minutes before now. Minutes without calls leave a gap in the
+    line. With `color`, the text carries ANSI colour codes (for
+    `rich.text.Text.from_ansi`); without, it is plain.
+    """
+    width = max(width, 20)
+    height = max(height, 6)
+    minutes_ago = [index - (series.minutes - 1) for index in range(series.minutes)]
+    with _figure_lock:
+        figure = plotext.figure
+        figure.clear.all()
+        try:
+            figure.plot_size(width, height)
+            figure.theme("default" if color else "colorless")
+            drawn = 0
+            for name in chosen_calls(series, names):
+                drawn += _draw_line(figure, minutes_ago, series.p95_ms[name], f"P95 {name} ms", 0)
+            drawn += _draw_line(figure, minutes_ago, series.error_rate, "errors %", 1)
+            if drawn == 0:
+                return _empty(width, height)
+            if p95_threshold_ms is not None:
+                figure.line(p95_threshold_ms, orientation=0, relative=False, yside=0)
+            if error_threshold_pct is not None:
+                figure.line(error_threshold_pct, orientation=0, relative=False, yside=1)
+            figure.label("minutes ago", axis=0)
+            return str(figure.build().string(colorless=not color)).rstrip("\n")
+        finally:
+            figure.clear.all()
+
+
+def _draw_line(
+    figure: object, x: list[int], values: Sequence[float | None], label: str, yside: int
+) -> int:
+    points = [(x_value, y) for x_value, y in zip(x, values, strict=True) if y is not None]
+    if not points:
+        return 0
+    signal = figure.signal([p[0] for p in points], [p[1] for p in points], yside=yside)  # type: ignore[attr-defined]
+    signal.lines()
+    # Break the line where minutes without data were skipped.
+    for index in range(1, len(points)):
+        if points[index][0] - points[index - 1][0] > 1:
+            signal.line(index, False)
+    signal.label(label)
+    figure.draw(signal)  # type: ignore[attr-defined]
+    return 1
+
+
+def _empty(width: int, height: int) -> str:
+    message = "n/a (0 calls in the last hour)"
+    lines = [" " * width for _ in range(height)]
+    lines[height // 2] = message.center(width)[:width]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Screens of the sched-tui interface; each is one app mode."""

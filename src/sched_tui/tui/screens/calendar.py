@@ -1,0 +1,212 @@
+"""The calendar screen: filters, the week grid, cell details and the status line.
+
+Data flow: every user intent (week change, filter change, refresh) becomes a
+`WeekQuery` with a new generation number and starts the exclusive
+"calendar-fetch" worker, which cancels the previous query. The worker's result
+comes back as `WeekLoaded`; a result whose generation is not the latest is
+dropped, never painted.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer
+
+from sched_tui.model import CalendarWeek, Filters, Week
+from sched_tui.tui.cells import Cell, CellKey, GridShape, build_cells, render_cell
+from sched_tui.tui.lifecycle import ServicesUnavailable
+from sched_tui.tui.messages import FiltersChanged, WeekFailed, WeekLoaded, WeekQuery
+from sched_tui.tui.screens.base import AppScreen
+from sched_tui.tui.widgets.detail_panel import DetailPanel
+from sched_tui.tui.widgets.filter_bar import FilterBar
+from sched_tui.tui.widgets.status_line import StatusLine
+from sched_tui.tui.widgets.week_grid import WeekGrid
+
+log = logging.getLogger(__name__)
+
+
+class CalendarScreen(AppScreen):
+    """One week of every therapist's appointments and open slots."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "shift_week(-1)", "Prev week", key_display="h", id="calendar.previous_week"),
+        Binding("l", "shift_week(1)", "Next week", key_display="l", id="calendar.next_week"),
+        Binding("t", "today", "Today", id="calendar.today"),
+        Binding("r", "refresh", "Refresh", id="calendar.refresh"),
+        Binding("slash", "focus_filters", "Filter", key_display="/", id="calendar.filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filters = Filters()
+        self.calendar: CalendarWeek | None = None
+        self._cells: dict[CellKey, Cell] = {}
+        self._generation = 0
+        self._shown_generation = 0
+
+    def compose_body(self) -> ComposeResult:
+        """Build the status line, filters, grid, detail panel and footer."""
+        config = self.sched_app.config
+        practice = config.practice
+        today = self.sched_app.today()
+        self.shape = GridShape(practice.day_start, practice.day_end, practice.slot_minutes)
+        self.week = Week.containing(today, practice.tz)
+        yield StatusLine(id="status")
+        yield FilterBar(config.ui.debounce_ms / 1000, id="filters")
+        yield WeekGrid(self.shape, self.week, today, id="grid")
+        yield DetailPanel(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the skeleton at once and ask for the current week."""
+        status = self.query_one(StatusLine)
+        status.set_segment("practice", self.sched_app.config.practice.name)
+        grid = self.query_one(WeekGrid)
+        grid.focus()
+        self._show_detail(grid.cursor)
+        self._request()
+
+    @property
+    def generation(self) -> int:
+        """Number of the latest query; results of older ones are dropped."""
+        return self._generation
+
+    @property
+    def shows_latest(self) -> bool:
+        """True when the grid shows the result of the latest query."""
+        return self._generation > 0 and self._shown_generation == self._generation
+
+    def selected_cell(self) -> tuple[date, int, Cell | None]:
+        """Return the selected cell's day, row and contents (None before its data arrived).
+
+        Actions on a selected cell, such as booking an open slot or cancelling an
+        appointment, start from here.
+        """
+        day, row = self.query_one(WeekGrid).cursor
+        return self.week.days[day], row, self._cells.get((day, row))
+
+    def action_shift_week(self, weeks: int) -> None:
+        """Show the week `weeks` weeks later (earlier when negative)."""
+        self._request(week=self.week.shifted(weeks))
+
+    def action_today(self) -> None:
+        """Show the week containing today and put the cursor on today."""
+        today = self.sched_app.today()
+        grid = self.query_one(WeekGrid)
+        week = Week.containing(today, self.week.tz)
+        if week != self.week:
+            self._request(week=week)
+        grid.move_cursor((today.weekday(), grid.cursor[1]))
+
+    def action_refresh(self) -> None:
+        """Fetch the shown week again and repaint only the cells that changed."""
+        self._request()
+
+    def action_focus_filters(self) -> None:
+        """Put the cursor in the therapist filter."""
+        self.query_one("#filter-therapist").focus()
+
+    def on_filters_changed(self, message: FiltersChanged) -> None:
+        """Query the shown week with the new filters."""
+        self._request(filters=message.filters)
+
+    def on_week_grid_week_edge_crossed(self, message: WeekGrid.WeekEdgeCrossed) -> None:
+        """Moving past Sunday or Monday shows the next or previous week."""
+        grid = self.query_one(WeekGrid)
+        row = grid.cursor[1]
+        self._request(week=self.week.shifted(message.step))
+        grid.move_cursor((0 if message.step > 0 else 6, row))
+
+    def on_week_grid_cell_highlighted(self, message: WeekGrid.CellHighlighted) -> None:
+        """Show the highlighted cell's items."""
+        self._show_detail(message.key)
+
+    def on_week_loaded(self, message: WeekLoaded) -> None:
+        """Paint the result of the latest query and drop the result of any older one."""
+        if message.query.generation != self._generation:
+            log.debug("dropped stale result of query %d", message.query.generation)
+            return
+        calendar = message.calendar
+        self.calendar = calendar
+        self._shown_generation = message.query.generation
+        self._cells = build_cells(calendar, self.shape)
+        grid = self.query_one(WeekGrid)
+        grid.paint({key: render_cell(cell) for key, cell in self._cells.items()})
+        self._show_status(calendar)
+        services = [service.name for service in calendar.services]
+        services += [item.service for item in calendar.appointments]
+        self.query_one(FilterBar).set_services(services)
+        self._show_detail(grid.cursor)
+
+    def on_week_failed(self, message: WeekFailed) -> None:
+        """Report a query that produced no calendar; the grid keeps what it shows."""
+        if message.query.generation != self._generation:
+            return
+        status = self.query_one(StatusLine)
+        status.set_segment("state", "")
+        status.set_segment("alerts", f"✗ week not loaded: {message.reason}", alert=True)
+
+    def _request(self, *, week: Week | None = None, filters: Filters | None = None) -> None:
+        """Start a query for the shown week with the current filters, after applying changes."""
+        grid = self.query_one(WeekGrid)
+        if week is not None and week != self.week:
+            self.week = week
+            self.calendar = None
+            self._cells = {}
+            grid.set_week(week, self.sched_app.today())
+            grid.show_placeholders()
+            self._show_detail(grid.cursor)
+            self.query_one(StatusLine).set_segment("as-of", "")
+        if filters is not None:
+            self.filters = filters
+        self._generation += 1
+        status = self.query_one(StatusLine)
+        status.set_segment("week", f"week of {self.week.start:%a %d %b %Y}")
+        status.set_segment("state", "loading…")
+        self._fetch(WeekQuery(self._generation, self.week, self.filters))
+
+    @work(exclusive=True, group="calendar-fetch", exit_on_error=False)
+    async def _fetch(self, query: WeekQuery) -> None:
+        """Fetch one week from the aggregator and post the result as a message."""
+        try:
+            services = await self.sched_app.wait_for_services()
+            calendar = await services.aggregator.get_aggregated_calendar(
+                query.week.start, query.filters
+            )
+        except ServicesUnavailable as error:
+            self.post_message(WeekFailed(query, str(error)))
+            return
+        except Exception as error:
+            log.exception("fetching the week of %s failed", query.week.start)
+            reason = f"unexpected error ({type(error).__name__}); see the log"
+            self.post_message(WeekFailed(query, reason))
+            return
+        self.post_message(WeekLoaded(query, calendar))
+
+    def _show_status(self, calendar: CalendarWeek) -> None:
+        status = self.query_one(StatusLine)
+        status.set_segment("state", "")
+        if calendar.fetched_at is not None:
+            fetched_at = calendar.fetched_at.astimezone(calendar.week.tz)
+            status.set_segment("as-of", f"as of {fetched_at:%H:%M}")
+        # Provider messages often start with the provider's name already; show it once.
+        alerts = [
+            f"⚠ {error.provider}: {error.message.removeprefix(error.provider + ': ')}"
+            for error in calendar.errors
+        ]
+        alerts += [
+            f"⌛ {name}: data {age / 60:.0f} min old"
+            for name, age in sorted(calendar.stale.items())
+        ]
+        status.set_segment("alerts", "  ".join(alerts), alert=bool(alerts))
+
+    def _show_detail(self, key: CellKey) -> None:
+        day, row = key
+        cell = self._cells.get(key) if self.calendar is not None else None
+        self.query_one(DetailPanel).show_cell(self.week.days[day], row, self.shape, cell)

@@ -1,0 +1,82 @@
+"""The status line: practice, week, fetch time and provider errors by name."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.tui.conftest import grid_of, make_app, screen_text, wait_loaded
+
+from sched_tui.config import ProviderConfig
+from sched_tui.providers.ics import IcsProvider
+from sched_tui.tui.widgets.status_line import StatusLine
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ics"
+
+
+async def test_provider_error_keeps_other_data(config, tmp_path) -> None:
+    tz = config.practice.tz
+    working = IcsProvider.from_config(
+        ProviderConfig(
+            name="dr-chen",
+            kind="ics",
+            path=FIXTURES / "google-chicago-weekly-exdates-utc.ics",
+            therapist_id="chen",
+            therapist_name="Sam Chen",
+        ),
+        tz,
+    )
+    broken = IcsProvider.from_config(
+        ProviderConfig(
+            name="dr-rivera",
+            kind="ics",
+            path=tmp_path / "missing.ics",
+            therapist_id="rivera",
+            therapist_name="Dr. Ana Rivera",
+        ),
+        tz,
+    )
+    # Week of Monday 30 November 2020: the fixture repeats an 08:15 Chicago event on
+    # Monday, Tuesday, Thursday and Friday, which is 09:15 in New York.
+    now = datetime(2020, 12, 2, 17, 0, tzinfo=UTC)
+    app, _ = make_app(config, [working, broken], clock=lambda: now)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = grid_of(app)
+        await wait_loaded(pilot)
+        status = app.screen.query_one(StatusLine)
+        alerts = status.segment_text("alerts")
+        text = screen_text(app)
+
+        assert alerts.startswith("⚠ dr-rivera:")
+        assert "not found" in alerts
+        assert "dr-chen" not in alerts
+        assert "⚠ dr-rivera" in text
+        assert grid.rendered((0, 2)).label.startswith("✓9:15 Che")
+        assert "✓9:15 Che" in text
+
+
+async def test_status_shows_practice_week_and_time(config, provider) -> None:
+    app, _ = make_app(config, [provider])
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_loaded(pilot)
+        status = app.screen.query_one(StatusLine)
+
+        assert status.segment_text("practice") == "Test practice"
+        assert status.segment_text("week") == "week of Mon 07 Dec 2026"
+        assert status.segment_text("as-of").startswith("as of ")
+        assert status.segment_text("alerts") == ""
+        assert status.segment_text("state") == ""
+
+
+async def test_status_segment_added_later(config, provider) -> None:
+    app, _ = make_app(config, [provider])
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        status = app.screen.query_one(StatusLine)
+        status.set_segment("cache", "cache 87% hits")
+        await pilot.pause()
+
+        assert status.segment_text("cache") == "cache 87% hits"
+        assert "cache 87% hits" in screen_text(app)
