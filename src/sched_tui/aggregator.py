@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sched_tui.cache.freshness import ReadFreshness, recording_freshness
@@ -66,7 +66,7 @@ class Aggregator:
         # Deadline of the whole calendar in seconds; None waits for every provider.
         self.deadline_s = deadline_s
         self._semaphore = asyncio.Semaphore(concurrency)
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     async def get_aggregated_calendar(
         self, week_start: date, filters: Filters | None = None

@@ -161,7 +161,9 @@ class Filters:
             return False
         return self.status is None or appointment.status is self.status
 
-    def matches_slot(self, slot: Slot, therapist: Therapist | None, service: Service | None) -> bool:
+    def matches_slot(
+        self, slot: Slot, therapist: Therapist | None, service: Service | None
+    ) -> bool:
         """Tell whether an open slot passes the filters; a status filter hides slots."""
         if self.status is not None:
             return False

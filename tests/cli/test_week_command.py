@@ -52,7 +52,9 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]
     return status, json.loads(capsys.readouterr().out)
 
 
-def test_dst_week_from_google_calendar(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dst_week_from_google_calendar(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, week = run_json(capsys, "--config", str(config_file), "--week", "2024-03-27")
 
     assert status == 0
@@ -74,7 +76,10 @@ def test_dst_week_from_google_calendar(config_file: Path, capsys: pytest.Capture
     assert daily[-1]["end"] == "2024-03-31T08:00:00+02:00"
     # All-day events keep their dates, with the iCalendar exclusive end.
     all_day = [(a["start"], a["end"], a["summary"]) for a in week["appointments"] if a["all_day"]]
-    assert all_day == [("2024-03-25", "2024-03-26", "all day"), ("2024-03-27", "2024-03-29", "all 2 days")]
+    assert all_day == [
+        ("2024-03-25", "2024-03-26", "all day"),
+        ("2024-03-27", "2024-03-29", "all 2 days"),
+    ]
 
 
 def test_appointment_fields(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -105,7 +110,9 @@ def test_cancelled_override_kept(config_file: Path, capsys: pytest.CaptureFixtur
     # The weekly Monday 20:30 Europe/Paris class has a RECURRENCE-ID override for
     # 2018-03-26 with STATUS:CANCELLED; Paris is on summer time (+02:00) since 25 March.
     martin = [a for a in week["appointments"] if a["therapist_id"] == "martin"]
-    assert [(a["start"], a["status"]) for a in martin] == [("2018-03-26T20:30:00+02:00", "cancelled")]
+    assert [(a["start"], a["status"]) for a in martin] == [
+        ("2018-03-26T20:30:00+02:00", "cancelled")
+    ]
 
 
 def test_failed_provider_exits_one_and_keeps_others(
@@ -147,7 +154,16 @@ def test_invalid_week_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_script_text_output(config_file: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "sched_tui", "week", "--config", str(config_file), "--week", "2024-03-31"],
+        [
+            sys.executable,
+            "-m",
+            "sched_tui",
+            "week",
+            "--config",
+            str(config_file),
+            "--week",
+            "2024-03-31",
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -23,7 +23,9 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 class ListProvider:
     """A provider that serves fixed appointments and records what it was asked."""
 
-    def __init__(self, name: str, appointments: Sequence[Appointment] = (), slots: Sequence[Slot] = ()):
+    def __init__(
+        self, name: str, appointments: Sequence[Appointment] = (), slots: Sequence[Slot] = ()
+    ):
         self.name = name
         self.therapist = Therapist(id=f"{name}-t", name=f"Dr. {name.title()}", source=name)
         self.appointments = list(appointments)
@@ -121,7 +123,9 @@ async def test_slow_provider_times_out_alone() -> None:
     slow.gate = asyncio.Event()
     fast = ListProvider("fast", [appointment("fast", at(MONDAY, 11))])
 
-    calendar = await Aggregator([slow, fast], TZ, provider_timeout_s=0.05).get_aggregated_calendar(MONDAY)
+    calendar = await Aggregator([slow, fast], TZ, provider_timeout_s=0.05).get_aggregated_calendar(
+        MONDAY
+    )
 
     assert [error.provider for error in calendar.errors] == ["slow"]
     assert "timed out after 0.05 s" in calendar.errors[0].message
@@ -151,7 +155,9 @@ async def test_filters_apply_to_appointments_and_slots() -> None:
         "rivera",
         [
             appointment("rivera", at(MONDAY, 9)),
-            appointment("rivera", at(MONDAY, 11), service="Couples therapy", status=Status.CANCELLED),
+            appointment(
+                "rivera", at(MONDAY, 11), service="Couples therapy", status=Status.CANCELLED
+            ),
         ],
         [Slot("rivera-t", at(MONDAY, 14), at(MONDAY, 14, 50), "rivera", "ind")],
     )

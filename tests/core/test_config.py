@@ -76,12 +76,22 @@ def test_relative_path_is_read_from_config_folder(tmp_path: Path) -> None:
     [
         ('[practice]\ntimezone = "Mars/Olympus"', "practice.timezone", "Mars/Olympus", "IANA"),
         ('[practice]\nday_start = "8am"', "practice.day_start", "8am", "HH:MM"),
-        ('[practice]\nday_start = "18:00"\nday_end = "09:00"', "practice.day_end", "09:00", "later"),
+        (
+            '[practice]\nday_start = "18:00"\nday_end = "09:00"',
+            "practice.day_end",
+            "09:00",
+            "later",
+        ),
         ("[practice]\nslot_minutes = 25", "practice.slot_minutes", 25, "15, 20, 30 or 60"),
         ("[ui]\ndebounce_ms = -1", "ui.debounce_ms", -1, "integer"),
         ('[ui]\ndebounce_ms = "fast"', "ui.debounce_ms", "fast", "integer"),
         ('[[providers]]\nname = "x"\nkind = "exchange"', "providers[0].kind", "exchange", "'ics'"),
-        ('[[providers]]\nname = "x"\nkind = "ics"', "providers[0].path/url/caldav", "none", "exactly one"),
+        (
+            '[[providers]]\nname = "x"\nkind = "ics"',
+            "providers[0].path/url/caldav",
+            "none",
+            "exactly one",
+        ),
         (
             '[[providers]]\nname = "x"\nkind = "ics"\nurl = "ftp://a/b.ics"',
             "providers[0].url",
@@ -95,7 +105,8 @@ def test_relative_path_is_read_from_config_folder(tmp_path: Path) -> None:
             "client_secret_env",
         ),
         (
-            '[[providers]]\nname = "a"\nkind = "zocdoc"\n[[providers]]\nname = "a"\nkind = "zocdoc"',
+            '[[providers]]\nname = "a"\nkind = "zocdoc"\n'
+            '[[providers]]\nname = "a"\nkind = "zocdoc"',
             "providers[1].name",
             "a",
             "no other provider",

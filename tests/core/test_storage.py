@@ -81,7 +81,9 @@ async def test_gap_in_applied_versions_is_filled(tmp_path: Path) -> None:
 
     connection = await open_database(path)
     try:
-        async with connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
+        async with connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'"
+        ) as cursor:
             after = {row[0] for row in await cursor.fetchall()}
         async with connection.execute(
             "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", (second.version,)

@@ -35,8 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="any date in the week to print (default: today in the practice time zone)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--therapist", default="", help="show only therapists whose name or id contains this text")
-    parser.add_argument("--service", default="", help="show only services whose name contains this text")
+    parser.add_argument(
+        "--therapist", default="", help="show only therapists whose name or id contains this text"
+    )
+    parser.add_argument(
+        "--service", default="", help="show only services whose name contains this text"
+    )
     parser.add_argument(
         "--status",
         choices=[status.value for status in Status],
@@ -67,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(week_to_text(calendar, config))
-    for error in calendar.errors:
-        print(f"sched-tui: provider {error.provider} failed: {error.message}", file=sys.stderr)
+    for failure in calendar.errors:
+        print(f"sched-tui: provider {failure.provider} failed: {failure.message}", file=sys.stderr)
     return 1 if calendar.errors else 0
 
 
@@ -106,7 +110,9 @@ def week_to_json(calendar: CalendarWeek) -> dict[str, Any]:
         "week_start": calendar.week.start.isoformat(),
         "timezone": calendar.timezone,
         "appointments": [appointment_to_json(item) for item in calendar.appointments],
-        "errors": [{"provider": error.provider, "message": error.message} for error in calendar.errors],
+        "errors": [
+            {"provider": error.provider, "message": error.message} for error in calendar.errors
+        ],
     }
 
 

@@ -230,7 +230,9 @@ def load_config(explicit: str | os.PathLike[str] | None = None) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError.for_file(
-            str(path), f"config file cannot be read ({error})", "check its permissions and encoding (UTF-8)"
+            str(path),
+            f"config file cannot be read ({error})",
+            "check its permissions and encoding (UTF-8)",
         ) from None
     try:
         data = tomllib.loads(text)
@@ -292,11 +294,15 @@ def _parse_practice(table: Table) -> PracticeConfig:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise table.error("timezone", timezone, 'an IANA time zone such as "America/New_York"') from None
+        raise table.error(
+            "timezone", timezone, 'an IANA time zone such as "America/New_York"'
+        ) from None
     day_start = table.clock("day_start", time(8, 0))
     day_end = table.clock("day_end", time(20, 0))
     if day_end <= day_start:
-        raise table.error("day_end", day_end.strftime("%H:%M"), "a time later than practice.day_start")
+        raise table.error(
+            "day_end", day_end.strftime("%H:%M"), "a time later than practice.day_start"
+        )
     slot_minutes = table.integer("slot_minutes", 30)
     if slot_minutes not in (15, 20, 30, 60):
         raise table.error("slot_minutes", slot_minutes, "15, 20, 30 or 60")
@@ -310,7 +316,9 @@ def _parse_practice(table: Table) -> PracticeConfig:
     return config
 
 
-def _parse_providers(root: Table, base: Path | None, label: str) -> tuple[tuple[ProviderConfig, ...], list[Table]]:
+def _parse_providers(
+    root: Table, base: Path | None, label: str
+) -> tuple[tuple[ProviderConfig, ...], list[Table]]:
     entries = root.raw("providers", None)
     if entries is None:
         return Config().providers, []
@@ -342,7 +350,8 @@ def _parse_provider(table: Table, base: Path | None) -> ProviderConfig:
             raise table.error(
                 secret_key,
                 "(hidden)",
-                f"no secret in the config file; put it in an environment variable and name it with {env_key}",
+                "no secret in the config file; put it in an environment variable "
+                f"and name it with {env_key}",
             )
     timeout_s = table.number("timeout_s", 10.0, 0.1, 300)
     if kind == "zocdoc":
@@ -383,7 +392,11 @@ def _parse_ics(table: Table, name: str, base: Path | None, timeout_s: float) -> 
     path = table.path("path", base)
     url = table.string("url", None)
     caldav = table.string("caldav", None)
-    given = [key for key, value in (("path", path), ("url", url), ("caldav", caldav)) if value is not None]
+    given = [
+        key
+        for key, value in (("path", path), ("url", url), ("caldav", caldav))
+        if value is not None
+    ]
     if len(given) != 1:
         raise table.error(
             "path/url/caldav",

@@ -71,7 +71,7 @@ class Table:
             raise ConfigError(self.source, self.key(name), None, "a value (the key is required)")
         return default
 
-    def string(self, name: str, default: str | None | object = _MISSING) -> Any:
+    def string(self, name: str, default: str | object | None = _MISSING) -> Any:
         """Return a non-empty string."""
         value = self.raw(name, default)
         if value is default and name not in self.data:
@@ -87,7 +87,9 @@ class Table:
             raise self.error(name, value, "true or false")
         return value
 
-    def integer(self, name: str, default: int, low: int | None = None, high: int | None = None) -> int:
+    def integer(
+        self, name: str, default: int, low: int | None = None, high: int | None = None
+    ) -> int:
         """Return an integer within [low, high]."""
         value = self.raw(name, default)
         if isinstance(value, bool) or not isinstance(value, int):

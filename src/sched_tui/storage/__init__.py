@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+import tenacity
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ async def open_database(path: Path, *, busy_timeout_s: float = 5.0) -> aiosqlite
     connection = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
     try:
         await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        await connection.execute("PRAGMA journal_mode = WAL")
+        await _enable_wal(connection, busy_timeout_s)
         await connection.execute("PRAGMA synchronous = NORMAL")
         await connection.execute("PRAGMA foreign_keys = ON")
         await migrate(connection)
@@ -73,6 +74,28 @@ async def open_database(path: Path, *, busy_timeout_s: float = 5.0) -> aiosqlite
         await connection.close()
         raise
     return connection
+
+
+async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
+    """Switch to WAL, retrying while another connection holds the lock.
+
+    Changing the journal mode needs an exclusive lock, and SQLite can report
+    "database is locked" for it at once instead of calling the busy handler, for
+    example when several processes open a new database together.
+    """
+    retrying = tenacity.AsyncRetrying(
+        retry=tenacity.retry_if_exception(_is_locked),
+        wait=tenacity.wait_random_exponential(multiplier=0.01, max=0.2),
+        stop=tenacity.stop_after_delay(busy_timeout_s),
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            await connection.execute("PRAGMA journal_mode = WAL")
+
+
+def _is_locked(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
 
 
 async def schema_version(connection: aiosqlite.Connection) -> int:
@@ -141,4 +164,3 @@ def _split_statements(sql: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
-
