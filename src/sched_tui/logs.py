@@ -30,6 +30,12 @@ def log_path() -> Path:
 def configure_logging() -> Path | None:
     """Send the app's log records to the log file; return its path, or None if unwritable."""
     path = log_path()
+    root = logging.getLogger("sched_tui")
+    for existing in root.handlers:
+        # Calling this twice in one process (tests, `main` run again) must not
+        # write every record twice.
+        if getattr(existing, "baseFilename", None) == str(path.absolute()):
+            return path
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handler = logging.handlers.RotatingFileHandler(
@@ -40,7 +46,6 @@ def configure_logging() -> Path | None:
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     )
-    root = logging.getLogger("sched_tui")
     root.addHandler(handler)
     root.setLevel(os.environ.get(ENV_LOG_LEVEL, "INFO").upper())
     return path

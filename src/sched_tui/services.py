@@ -8,7 +8,6 @@ database are put together.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -24,16 +23,6 @@ from sched_tui.reads import Reads
 from sched_tui.storage import open_database
 
 log = logging.getLogger(__name__)
-
-
-def cache_counts(cache: CacheControl) -> Callable[[], tuple[int, int]]:
-    """Return a function reading the cache's hits and misses, for the cache hit ratio KPI."""
-
-    def read() -> tuple[int, int]:
-        stats = cache.stats()
-        return stats.hits, stats.misses
-
-    return read
 
 
 @dataclass
@@ -72,8 +61,9 @@ class Services:
                 raise
         monitoring = None
         if open_db and config.monitoring.enabled:
-            # Started before the providers, so their HTTP clients are timed.
-            monitoring = await Monitoring.start(config, cache_source=cache_counts(cache))
+            # Started before the providers, so their HTTP clients are timed. The cache
+            # hit ratio comes from the Cache_Hit/Cache_Miss events of every copy.
+            monitoring = await Monitoring.start(config)
         reads: Reads = CachedReads(store)
         aggregator = Aggregator(
             build_providers(config),

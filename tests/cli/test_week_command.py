@@ -174,3 +174,23 @@ def test_console_script_text_output(config_file: Path) -> None:
     assert "Lakeside: week of 2024-03-25 (Europe/Zurich)" in result.stdout
     assert "Sun 2024-03-31" in result.stdout
     assert "07:00-08:00  Dr. Lena Keller" in result.stdout
+
+
+
+def test_demo_flag_ignores_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "config.toml"
+    broken.write_text('[practice]\ntimezone = "Nowhere/City"\n', encoding="utf-8")
+    monkeypatch.setenv("SCHED_TUI_CONFIG", str(broken))
+
+    status, week = run_json_demo(capsys)
+
+    assert status == 0
+    assert week["timezone"] == "America/New_York"
+    assert week["appointments"]
+
+
+def run_json_demo(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
+    status = main(["--demo", "week", "--json"])
+    return status, json.loads(capsys.readouterr().out)

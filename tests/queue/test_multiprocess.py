@@ -1,8 +1,8 @@
-"""Several processes on one database file: `sched-tui worker` processes and a TUI stand-in.
+"""Several processes on one database file: `sched-tui worker` processes and a TUI process.
 
-The TUI stand-in (`tui_stand_in.py`) is a process running the same `QueueRuntime`
-and `Processor` the TUI embeds, enqueueing while it processes and pressing
-"send now"; the TUI screens themselves are not involved.
+The TUI process (`tui_process.py`) runs the real app headless with its embedded
+processor, queueing bookings through the booking form's enqueue function while
+it processes, and pressing "send now".
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def test_thousand_jobs_exactly_once(
 
     workers = [_spawn_worker(config, child_env, tmp_path, f"worker{i}") for i in range(2)]
     tui = _spawn(
-        [sys.executable, str(HERE / "tui_stand_in.py"), str(config), str(tui_payloads)],
+        [sys.executable, str(HERE / "tui_process.py"), str(config), str(tui_payloads)],
         child_env,
         tmp_path,
         "tui",

@@ -1,17 +1,15 @@
-"""``run_tui``: configuration errors end the command before the TUI starts."""
+"""``sched-tui`` without a subcommand: configuration errors end it before the TUI starts."""
 
 from __future__ import annotations
 
-import argparse
-
-from sched_tui.cli.tui import run_tui
+from sched_tui.cli import main
 
 
 def test_invalid_config_exits_2(tmp_path, capsys) -> None:
     path = tmp_path / "config.toml"
     path.write_text('[practice]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
 
-    status = run_tui(argparse.Namespace(config=str(path)))
+    status = main(["--config", str(path)])
     stderr = capsys.readouterr().err
 
     assert status == 2
@@ -21,7 +19,7 @@ def test_invalid_config_exits_2(tmp_path, capsys) -> None:
 
 
 def test_missing_config_exits_2(tmp_path, capsys) -> None:
-    status = run_tui(argparse.Namespace(config=str(tmp_path / "absent.toml")))
+    status = main(["--config", str(tmp_path / "absent.toml")])
 
     assert status == 2
     assert "absent.toml" in capsys.readouterr().err

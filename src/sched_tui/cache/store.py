@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 from cachetools import LRUCache, TTLCache
 
 from sched_tui.config.cache import CacheConfig
+from sched_tui.monitoring.events import log_custom
+from sched_tui.monitoring.kpi import CACHE_HIT_EVENT, CACHE_MISS_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -249,11 +251,17 @@ class Namespace:
         return self._backoff is not None and key in self._backoff
 
     def count(self, *, hit: bool) -> None:
-        """Count one read as a hit or a miss."""
+        """Count one read as a hit or a miss, here and as a monitoring event.
+
+        The events (``Cache_Hit``, ``Cache_Miss``) are what the cache hit ratio
+        KPI counts, so every copy sharing the database shows the shared ratio.
+        Recording only appends to the recorder's buffer; without one it does nothing.
+        """
         if hit:
             self.hits += 1
         else:
             self.misses += 1
+        log_custom(CACHE_HIT_EVENT if hit else CACHE_MISS_EVENT)
 
     def count_stale(self) -> None:
         """Count one read served an expired value."""

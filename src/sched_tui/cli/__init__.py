@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from sched_tui import __version__
+from sched_tui.cli.common import UsageError
 
 # Modules that each add one subcommand: `register(subparsers)` adds the parser
 # and sets `handler` to a function taking the parsed arguments and returning
@@ -79,8 +80,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         from sched_tui.cli.tui import run_tui
 
-        return run_tui(args)
-    return int(handler(args))
+        handler = run_tui
+    try:
+        return int(handler(args))
+    except UsageError as error:
+        # Invalid usage or configuration: one message, no traceback.
+        print(f"sched-tui: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

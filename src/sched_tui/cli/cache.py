@@ -17,7 +17,7 @@ from datetime import datetime
 from sched_tui.cache.admin import NOT_ADMIN_MESSAGE, is_admin
 from sched_tui.cache.invalidation import Invalidation, InvalidationLog
 from sched_tui.cache.store import NAMESPACES
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 
 EXIT_OK = 0
@@ -75,11 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_invalidate(args: argparse.Namespace) -> int:
     """Append one invalidation to the shared log and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    config = load_config_or_fail(args)
     if not is_admin(config):
         print(f"sched-tui: cache invalidate {NOT_ADMIN_MESSAGE}", file=sys.stderr)
         return EXIT_USAGE
@@ -104,11 +100,7 @@ def run_invalidate(args: argparse.Namespace) -> int:
 
 def run_log(args: argparse.Namespace) -> int:
     """Print the newest invalidations and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    config = load_config_or_fail(args)
     if args.limit < 1:
         print(f"sched-tui: invalid --limit {args.limit}; expected 1 or more", file=sys.stderr)
         return EXIT_USAGE

@@ -15,7 +15,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.monitoring import kpi
 from sched_tui.monitoring.alerts import FIRING, ActiveAlert
@@ -52,11 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Print the KPIs once or repeatedly and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    config = load_config_or_fail(args)
     try:
         return asyncio.run(_report(config, as_json=args.json, watch_s=args.watch))
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ import contextlib
 import signal
 import sys
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.monitoring.prometheus import KpiCollector, serve_metrics
 from sched_tui.monitoring.runtime import Monitoring
@@ -46,11 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return 2
+    config = load_config_or_fail(args)
     if not 0 <= args.port <= 65535:
         print(f"sched-tui: invalid port {args.port}; expected 0 to 65535", file=sys.stderr)
         return 2

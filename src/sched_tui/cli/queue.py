@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.queue import Job, QueueError, QueueStats, QueueStore, Status
 
@@ -107,11 +107,7 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, action: Any, show: Any) -> int:
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    config = load_config_or_fail(args)
     try:
         result = asyncio.run(_with_store(config, action))
     except QueueError as error:

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
-from sched_tui.config import ConfigError, load_config
+from sched_tui.cli.common import load_config_or_fail
 
 log = logging.getLogger(__name__)
 
 
 def run_tui(args: argparse.Namespace) -> int:
     """Load the configuration, run the TUI until the user quits, and return the exit status."""
-    try:
-        config = load_config(getattr(args, "config", None))
-    except ConfigError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return 2
-    for warning in config.warnings:
-        log.warning("%s", warning)
+    # Warnings are printed and logged here, and shown again as a banner in the app.
+    config = load_config_or_fail(args)
 
     from sched_tui.tui.app import SchedApp
 

@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.model import Appointment, CalendarWeek, Filters, Status
 from sched_tui.services import Services
@@ -52,11 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Print the week and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return 2
+    config = load_config_or_fail(args)
 
     filters = Filters(
         therapist=args.therapist,

@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
 from sched_tui.queue import QueueError, QueueRuntime
 
@@ -42,11 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """Run the worker and return the exit status."""
-    try:
-        config = load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return 2
+    config = load_config_or_fail(args)
     try:
         return asyncio.run(work(config, once=args.once))
     except QueueError as error:

@@ -30,9 +30,15 @@ from textual.screen import Screen
 
 from sched_tui.config import Config
 from sched_tui.services import Services
+from sched_tui.tui import cache_actions
+from sched_tui.tui.alert_watch import AlertWatch
 from sched_tui.tui.lifecycle import ServicesFactory, ServicesHandle, ServicesUnavailable
+from sched_tui.tui.queue_link import QueueLink
+from sched_tui.tui.screens.alert_history import AlertHistoryScreen
 from sched_tui.tui.screens.base import AppScreen
 from sched_tui.tui.screens.calendar import CalendarScreen
+from sched_tui.tui.screens.kpi import KpiScreen
+from sched_tui.tui.screens.queue import QueueScreen
 from sched_tui.tui.stylesheets import stylesheet_path
 
 log = logging.getLogger(__name__)
@@ -44,11 +50,27 @@ class SchedApp(App[int]):
     """The front-desk calendar in a terminal."""
 
     TITLE = "sched-tui"
-    CSS_PATH: ClassVar = [stylesheet_path("app.tcss"), stylesheet_path("calendar.tcss")]
-    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {"calendar": CalendarScreen}
+    CSS_PATH: ClassVar = [
+        stylesheet_path("app.tcss"),
+        stylesheet_path("calendar.tcss"),
+        stylesheet_path("monitoring.tcss"),
+    ]
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "calendar": CalendarScreen,
+        "kpi": KpiScreen,
+        "alerts": AlertHistoryScreen,
+        "queue": QueueScreen,
+    }
     DEFAULT_MODE: ClassVar[str] = "calendar"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        # "K", because the week grid uses "k" to move up.
+        Binding("K", "switch_mode('kpi')", "KPIs", id="app.kpi"),
+        Binding("u", "switch_mode('queue')", "Queue", id="app.queue"),
+        Binding("A", "switch_mode('alerts')", "Alert history", id="app.alert_history"),
+        Binding("a", "acknowledge_alerts", "Ack alerts", id="app.acknowledge_alerts"),
+        # Admin-only, so kept out of the footer like "i" on the calendar.
+        Binding("I", "invalidate_all", "Invalidate all", show=False, id="cache.invalidate_all"),
     ]
 
     def __init__(
@@ -64,6 +86,10 @@ class SchedApp(App[int]):
         self.config = config
         self.services = ServicesHandle(config, services=services, factory=services_factory)
         self._clock = clock or (lambda: datetime.now(UTC))
+        # Firing alerts, shown as banners on every screen.
+        self.alert_watch = AlertWatch(self)
+        # The write queue and its processor, opened once the services have started.
+        self.queue = QueueLink(config)
 
     def now(self) -> datetime:
         """Return the current time in the practice time zone."""
@@ -95,6 +121,17 @@ class SchedApp(App[int]):
         await self.services.start()
         if self.services.error is not None:
             self.show_banner("services", self.services.error, "error")
+        elif self.services.services is not None:
+            self.alert_watch.start(self.services.services.monitoring)
+            self.queue.start(self.services.services.aggregator.providers)
+
+    def action_invalidate_all(self) -> None:
+        """Invalidate every cached entry in every running copy (admins only, after confirming)."""
+        cache_actions.invalidate_all(self)
+
+    def action_acknowledge_alerts(self) -> None:
+        """Acknowledge the firing alerts; their banners stay, marked, until they resolve."""
+        self.alert_watch.acknowledge()
 
     async def action_quit(self) -> None:
         """Cancel every worker, close the services, then exit."""
@@ -108,8 +145,11 @@ class SchedApp(App[int]):
             worker.cancel()
         # A cancelled worker's wait() raises WorkerCancelled; only the ending matters here.
         await asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
+        # The queue first: its processor may be sending through a provider the services own.
+        await self.queue.aclose()
         await self.services.aclose()
 
     async def on_unmount(self) -> None:
-        """Close the services when the app ends some other way than `action_quit`."""
+        """Close the queue and the services when the app ends some other way than `action_quit`."""
+        await self.queue.aclose()
         await self.services.aclose()

@@ -9,7 +9,7 @@ time row counted from `practice.day_start`.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from rich.cells import cell_len, set_cell_size
@@ -27,6 +27,8 @@ STATUS_GLYPHS = {
     Status.CANCELLED: "✗",
 }
 OPEN_GLYPH = "○"
+# An item changed by a queued write that the target has not confirmed yet.
+PENDING_GLYPH = "⧗"
 CONTINUED_GLYPH = "┊"
 PLACEHOLDER_LABEL = "···"
 
@@ -78,10 +80,18 @@ class CellItem:
     source: str
     all_day: bool = False
     summary: str = ""
+    # The provider's id of the therapist; the cache is invalidated and marked by it.
+    therapist_id: str = ""
+    # The appointment or slot shown; writes read its ids. Not compared, so cells diff by look.
+    ref: Appointment | Slot | None = field(default=None, compare=False)
+    # What a queued write not yet confirmed does to the item ("pending booking"), else "".
+    pending: str = ""
 
     @property
     def glyph(self) -> str:
-        """The status glyph, or the open-slot glyph."""
+        """The pending glyph, the status glyph, or the open-slot glyph."""
+        if self.pending:
+            return PENDING_GLYPH
         return OPEN_GLYPH if self.status is None else STATUS_GLYPHS[self.status]
 
 
@@ -104,6 +114,8 @@ class RenderedCell:
 
     label: str
     tone: str
+    # "stale" or "refreshing" when the cell shows old cached data, else "".
+    mark: str = ""
 
 
 PLACEHOLDER = RenderedCell(PLACEHOLDER_LABEL, "placeholder")
@@ -207,6 +219,8 @@ def describe_item(item: CellItem) -> str:
     parts = [f"{item.glyph} {when}", item.therapist, item.service or "(no service)", state]
     if item.summary and item.summary != item.service:
         parts.append(item.summary)
+    if item.pending:
+        parts.append(item.pending)
     return " · ".join(parts) + f"  [{item.source}]"
 
 
@@ -231,8 +245,10 @@ def _appointment_item(appointment: Appointment, tz: tzinfo) -> CellItem:
         service_short=short_service(appointment.service),
         status=appointment.status,
         source=appointment.source,
+        therapist_id=appointment.therapist_id,
         all_day=appointment.all_day,
         summary=appointment.summary,
+        ref=appointment,
     )
 
 
@@ -249,6 +265,8 @@ def _slot_item(slot: Slot, tz: tzinfo, names: dict[str, str], services: dict[str
         service_short=short_service(service),
         status=None,
         source=slot.source,
+        therapist_id=slot.therapist_id,
+        ref=slot,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from sched_tui.model import CalendarWeek, Filters, Week
+from sched_tui.tui.queue_link import QueueUpdate
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +46,11 @@ class FiltersChanged(Message):
     def __init__(self, filters: Filters) -> None:
         super().__init__()
         self.filters = filters
+
+
+class QueueChanged(Message):
+    """The write queue changed: new depth or jobs, or jobs that reached an outcome."""
+
+    def __init__(self, update: QueueUpdate) -> None:
+        super().__init__()
+        self.update = update

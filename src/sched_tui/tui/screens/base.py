@@ -29,6 +29,12 @@ class AppScreen(Screen[None]):
         """Yield the screen's own widgets."""
         yield from ()
 
+    def on_screen_resume(self) -> None:
+        """Show the app's alert banners, which may have changed while this screen was hidden."""
+        watch = getattr(self.app, "alert_watch", None)
+        if watch is not None:
+            watch.sync(self)
+
     @property
     def sched_app(self) -> SchedApp:
         """The running app, typed."""

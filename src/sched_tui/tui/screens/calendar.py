@@ -19,10 +19,19 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from sched_tui.model import CalendarWeek, Filters, Week
-from sched_tui.tui.cells import Cell, CellKey, GridShape, build_cells, render_cell
+from sched_tui.tui import cache_actions
+from sched_tui.tui.cache_marks import (
+    as_of_text,
+    detail_notes,
+    refreshing_text,
+    render_marked,
+    stale_alerts,
+)
+from sched_tui.tui.cells import Cell, CellKey, GridShape
 from sched_tui.tui.lifecycle import ServicesUnavailable
 from sched_tui.tui.messages import FiltersChanged, WeekFailed, WeekLoaded, WeekQuery
 from sched_tui.tui.screens.base import AppScreen
+from sched_tui.tui.screens.calendar_writes import CalendarWrites
 from sched_tui.tui.widgets.detail_panel import DetailPanel
 from sched_tui.tui.widgets.filter_bar import FilterBar
 from sched_tui.tui.widgets.status_line import StatusLine
@@ -31,7 +40,7 @@ from sched_tui.tui.widgets.week_grid import WeekGrid
 log = logging.getLogger(__name__)
 
 
-class CalendarScreen(AppScreen):
+class CalendarScreen(CalendarWrites, AppScreen):
     """One week of every therapist's appointments and open slots."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -40,6 +49,19 @@ class CalendarScreen(AppScreen):
         Binding("t", "today", "Today", id="calendar.today"),
         Binding("r", "refresh", "Refresh", id="calendar.refresh"),
         Binding("slash", "focus_filters", "Filter", key_display="/", id="calendar.filter"),
+        # Writes; kept out of the footer, which has no room to spare at 80 columns.
+        Binding("b", "book", "Book", show=False, id="calendar.book"),
+        Binding("m", "move_appointment", "Move", show=False, id="calendar.move"),
+        Binding("x", "cancel_appointment", "Cancel appt", show=False, id="calendar.cancel"),
+        Binding("s", "send_now", "Send now", show=False, id="queue.send_now"),
+        # Admin-only, so kept out of the footer, which has no room to spare at 80 columns.
+        Binding(
+            "i",
+            "invalidate_therapist",
+            "Invalidate therapist",
+            show=False,
+            id="cache.invalidate_therapist",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -49,6 +71,7 @@ class CalendarScreen(AppScreen):
         self._cells: dict[CellKey, Cell] = {}
         self._generation = 0
         self._shown_generation = 0
+        self.cache_sync = cache_actions.CacheSync(self)
 
     def compose_body(self) -> ComposeResult:
         """Build the status line, filters, grid, detail panel and footer."""
@@ -71,6 +94,11 @@ class CalendarScreen(AppScreen):
         grid.focus()
         self._show_detail(grid.cursor)
         self._request()
+        self.cache_sync.start()
+
+    def on_unmount(self) -> None:
+        """Stop following the cache."""
+        self.cache_sync.close()
 
     @property
     def generation(self) -> int:
@@ -108,6 +136,10 @@ class CalendarScreen(AppScreen):
         """Fetch the shown week again and repaint only the cells that changed."""
         self._request()
 
+    def action_invalidate_therapist(self) -> None:
+        """Invalidate the cached data of the selected cell's therapist (admins only)."""
+        cache_actions.invalidate_therapist(self)
+
     def action_focus_filters(self) -> None:
         """Put the cursor in the therapist filter."""
         self.query_one("#filter-therapist").focus()
@@ -135,13 +167,22 @@ class CalendarScreen(AppScreen):
         calendar = message.calendar
         self.calendar = calendar
         self._shown_generation = message.query.generation
-        self._cells = build_cells(calendar, self.shape)
+        self.repaint_cells()
         grid = self.query_one(WeekGrid)
-        grid.paint({key: render_cell(cell) for key, cell in self._cells.items()})
         self._show_status(calendar)
+        self.cache_sync.show_stats()
         services = [service.name for service in calendar.services]
         services += [item.service for item in calendar.appointments]
         self.query_one(FilterBar).set_services(services)
+        self._show_detail(grid.cursor)
+
+    def repaint_cells(self) -> None:
+        """Rebuild the cells from the shown week and the queued writes; repaint changed ones."""
+        calendar = self.calendar
+        assert calendar is not None
+        self._cells = self.overlay_cells(calendar, self.shape)
+        grid = self.query_one(WeekGrid)
+        grid.paint({key: render_marked(cell, calendar) for key, cell in self._cells.items()})
         self._show_detail(grid.cursor)
 
     def on_week_failed(self, message: WeekFailed) -> None:
@@ -191,22 +232,20 @@ class CalendarScreen(AppScreen):
 
     def _show_status(self, calendar: CalendarWeek) -> None:
         status = self.query_one(StatusLine)
-        status.set_segment("state", "")
-        if calendar.fetched_at is not None:
-            fetched_at = calendar.fetched_at.astimezone(calendar.week.tz)
-            status.set_segment("as-of", f"as of {fetched_at:%H:%M}")
+        status.set_segment("state", refreshing_text(calendar))
+        status.set_segment("as-of", as_of_text(calendar))
         # Provider messages often start with the provider's name already; show it once.
         alerts = [
             f"⚠ {error.provider}: {error.message.removeprefix(error.provider + ': ')}"
             for error in calendar.errors
         ]
-        alerts += [
-            f"⌛ {name}: data {age / 60:.0f} min old"
-            for name, age in sorted(calendar.stale.items())
-        ]
+        alerts += stale_alerts(calendar)
         status.set_segment("alerts", "  ".join(alerts), alert=bool(alerts))
 
     def _show_detail(self, key: CellKey) -> None:
         day, row = key
         cell = self._cells.get(key) if self.calendar is not None else None
-        self.query_one(DetailPanel).show_cell(self.week.days[day], row, self.shape, cell)
+        notes: list[str] = []
+        if cell is not None and self.calendar is not None:
+            notes = detail_notes(cell, self.calendar)
+        self.query_one(DetailPanel).show_cell(self.week.days[day], row, self.shape, cell, notes)

@@ -13,14 +13,20 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
-SEVERITY_PREFIXES = {"info": "• ", "warning": "⚠ ", "error": "✗ "}
+SEVERITY_PREFIXES = {"info": "• ", "warning": "⚠ ", "error": "✗ ", "critical": "✖ "}
 
 
 class BannerArea(Vertical):
     """A stack of one-line banners; it takes no space while empty."""
 
-    def show(self, key: str, text: str, severity: str = "warning") -> None:
-        """Show or replace the banner `key`. `severity` is "info", "warning" or "error"."""
+    def show(
+        self, key: str, text: str, severity: str = "warning", *, acknowledged: bool = False
+    ) -> None:
+        """Show or replace the banner `key`.
+
+        `severity` is "info", "warning", "error" or "critical". An `acknowledged`
+        banner stays but is styled as seen (class ``-acknowledged``).
+        """
         if severity not in SEVERITY_PREFIXES:
             raise ValueError(
                 f"invalid banner severity {severity!r}; expected one of {list(SEVERITY_PREFIXES)}"
@@ -35,6 +41,7 @@ class BannerArea(Vertical):
             banner.update(label)
         for name in SEVERITY_PREFIXES:
             banner.set_class(name == severity, f"-{name}")
+        banner.set_class(acknowledged, "-acknowledged")
 
     def withdraw(self, key: str) -> None:
         """Remove the banner `key` if it is shown."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from textual.app import ComposeResult
@@ -19,8 +20,18 @@ class DetailPanel(VerticalScroll):
         yield Static("", id="detail-heading", markup=False)
         yield Static("", id="detail-items", markup=False)
 
-    def show_cell(self, day: date, row: int, shape: GridShape, cell: Cell | None) -> None:
-        """Describe the cell at `day`/`row`; `cell` None means its data have not arrived yet."""
+    def show_cell(
+        self,
+        day: date,
+        row: int,
+        shape: GridShape,
+        cell: Cell | None,
+        notes: Sequence[str] = (),
+    ) -> None:
+        """Describe the cell at `day`/`row`; `cell` None means its data have not arrived yet.
+
+        `notes` are extra lines after the items, such as how old stale data are.
+        """
         if row == ALL_DAY_ROW:
             when = f"{day:%a %d %b %Y}, all day"
         else:
@@ -34,5 +45,6 @@ class DetailPanel(VerticalScroll):
             ]
             if not lines:
                 lines = ["nothing booked and no open slot"]
+            lines += notes
         self.query_one("#detail-heading", Static).update(when)
         self.query_one("#detail-items", Static).update("\n".join(lines))

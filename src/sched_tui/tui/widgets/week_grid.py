@@ -29,6 +29,7 @@ from textual.style import Style
 from textual.widget import Widget
 
 from sched_tui.model import Week
+from sched_tui.tui.cache_marks import MARKS
 from sched_tui.tui.cells import (
     ALL_DAY_ROW,
     PLACEHOLDER,
@@ -62,6 +63,8 @@ class GridRow(Widget):
         for day, (_, width) in enumerate(column_spans(self.size.width)):
             cell = grid.rendered((day, self.row))
             components = [f"week-grid--{cell.tone}"]
+            if cell.mark:
+                components.append(f"week-grid--{cell.mark}")
             if day == grid.today_index:
                 components.append("week-grid--today")
             if (day, self.row) == grid.cursor:
@@ -110,6 +113,7 @@ class WeekGrid(Vertical, can_focus=True):
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         *(f"week-grid--{tone}" for tone in TONES),
+        *(f"week-grid--{mark}" for mark in MARKS),
         "week-grid--time",
         "week-grid--today",
         "week-grid--cursor",

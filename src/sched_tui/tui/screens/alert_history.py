@@ -1,0 +1,116 @@
+"""The alert history: every firing of every rule, newest first, read when the view is shown."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Static
+
+from sched_tui.config import AlertRuleConfig
+from sched_tui.monitoring.alerts import HistoryEntry
+from sched_tui.monitoring.rules import format_value
+from sched_tui.tui.screens.base import AppScreen
+
+log = logging.getLogger(__name__)
+
+# Firings listed at most.
+HISTORY_LIMIT = 200
+COLUMNS = ("Fired", "Severity", "Rule", "State", "Fired at value", "Resolved", "Acknowledged")
+
+
+def _when(seconds: float | None, tz: ZoneInfo) -> str:
+    if seconds is None:
+        return ""
+    return f"{datetime.fromtimestamp(seconds, tz):%Y-%m-%d %H:%M:%S}"
+
+
+def _value(entry_value: float | None, rule: AlertRuleConfig | None) -> str:
+    if entry_value is None:
+        return "n/a"
+    return format_value(rule, entry_value) if rule is not None else f"{entry_value:g}"
+
+
+def history_cells(
+    entry: HistoryEntry, rules: dict[str, AlertRuleConfig], tz: ZoneInfo
+) -> tuple[str, ...]:
+    """Return the table cells of one firing, in the order of `COLUMNS`.
+
+    A rule that is no longer configured shows its values without a unit.
+    """
+    rule = rules.get(entry.rule)
+    if entry.resolved_at is None:
+        state = "FIRING"
+        resolved = ""
+    else:
+        state = "resolved"
+        resolved = f"{_when(entry.resolved_at, tz)} at {_value(entry.resolved_value, rule)}"
+    acknowledged = ""
+    if entry.acknowledged_at is not None:
+        acknowledged = f"{_when(entry.acknowledged_at, tz)} by {entry.acknowledged_by}"
+    return (
+        _when(entry.fired_at, tz),
+        entry.severity.upper(),
+        entry.rule,
+        state,
+        _value(entry.fired_value, rule),
+        resolved,
+        acknowledged,
+    )
+
+
+def _count(firings: int) -> str:
+    if firings == 0:
+        return "no firings yet"
+    return "1 firing" if firings == 1 else f"{firings} firings"
+
+
+class AlertHistoryScreen(AppScreen):
+    """A table of past and current firings, read again each time the view is shown."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,w", "app.switch_mode('calendar')", "Calendar", id="alert_history.back"),
+        Binding("r", "reload", "Reload", id="alert_history.reload"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        """Lay out the heading and the table."""
+        yield Static("Alert history, newest first", id="alert-history-heading", markup=False)
+        table: DataTable[str] = DataTable(id="alert-history", cursor_type="row", zebra_stripes=True)
+        table.add_columns(*COLUMNS)
+        yield table
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        """Read the history whenever the view is shown."""
+        self._load()
+
+    def action_reload(self) -> None:
+        """Read the history again."""
+        self._load()
+
+    @work(exclusive=True, group="alert-history", exit_on_error=False)
+    async def _load(self) -> None:
+        heading = self.query_one("#alert-history-heading", Static)
+        try:
+            services = await self.sched_app.wait_for_services()
+            if services.monitoring is None:
+                heading.update("Alert history: monitoring is off.")
+                return
+            entries = await services.monitoring.alert_history(HISTORY_LIMIT)
+        except Exception:
+            log.exception("reading the alert history failed")
+            heading.update("Reading the alert history failed; see the log. Press r to retry.")
+            return
+        config = self.sched_app.config
+        rules = {rule.name: rule for rule in config.monitoring.alerts}
+        table = self.query_one("#alert-history", DataTable)
+        table.clear()
+        for entry in entries:
+            table.add_row(*history_cells(entry, rules, config.practice.tz), key=str(entry.id))
+        heading.update(f"Alert history, newest first ({_count(len(entries))})")

@@ -1,0 +1,150 @@
+"""Dialogs for writes from the week grid: choose one item, and the booking form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+
+from sched_tui.queue.zocdoc_requests import (
+    MAX_NOTES_CHARS,
+    PatientDetails,
+    check_notes,
+    patient_field_labels,
+)
+
+_PLACEHOLDERS = {
+    "date_of_birth": "YYYY-MM-DD",
+    "sex_at_birth": "female or male",
+    "state": "two letters, e.g. NY",
+}
+
+
+class ChoiceScreen(ModalScreen[int | None]):
+    """Ask the user to choose one of several lines; dismisses with its index, or None on Escape."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss_none", "Back", id="choice.back"),
+    ]
+
+    def __init__(self, title: str, choices: Sequence[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        """Show the title and the choices."""
+        with Vertical(id="choice-dialog", classes="write-dialog"):
+            yield Label(self.title_text, id="choice-title")
+            yield OptionList(*self.choices, id="choice-list")
+
+    def on_mount(self) -> None:
+        """Focus the list, so arrow keys and Enter work at once."""
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Dismiss with the chosen line's index."""
+        event.stop()
+        self.dismiss(event.option_index)
+
+    def action_dismiss_none(self) -> None:
+        """Close without a choice."""
+        self.dismiss(None)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingForm:
+    """The booking form's result: the chosen slot's index, the patient and the notes."""
+
+    slot_index: int
+    patient: PatientDetails
+    notes: str
+    patient_type: str
+
+
+class BookingScreen(ModalScreen[BookingForm | None]):
+    """The booking form for one open slot, or one of several in a cell.
+
+    Enter in any field or ctrl+s books; Escape closes without booking. Invalid
+    fields are named below the form and nothing is queued.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Book", id="booking.submit"),
+        Binding("escape", "dismiss_none", "Back", id="booking.back"),
+    ]
+
+    def __init__(self, heading: str, slots: Sequence[str]) -> None:
+        super().__init__()
+        self.heading = heading
+        self.slots = list(slots)
+
+    def compose(self) -> ComposeResult:
+        """Build the slot list (when there is a choice), the patient fields and the buttons."""
+        with Vertical(id="booking-dialog", classes="write-dialog"):
+            yield Label(self.heading, id="booking-heading")
+            with VerticalScroll(id="booking-fields"):
+                if len(self.slots) > 1:
+                    yield Label("Slot")
+                    slot_list = OptionList(*self.slots, id="booking-slot")
+                    slot_list.highlighted = 0
+                    yield slot_list
+                else:
+                    yield Static(self.slots[0], id="booking-slot-text", markup=False)
+                yield Label("Patient type")
+                yield Input("existing", placeholder="existing or new", id="booking-patient_type")
+                for name, label in patient_field_labels().items():
+                    yield Label(label.capitalize())
+                    yield Input(placeholder=_PLACEHOLDERS.get(name, ""), id=f"booking-{name}")
+                yield Label(f"Notes (at most {MAX_NOTES_CHARS} characters)")
+                yield Input(max_length=MAX_NOTES_CHARS, id="booking-notes")
+            yield Static("", id="booking-error", markup=False)
+            with Horizontal(classes="write-buttons"):
+                yield Button("Book (ctrl+s)", id="booking-book", variant="primary")
+                yield Button("Back (esc)", id="booking-back")
+
+    def on_mount(self) -> None:
+        """Focus the first patient field."""
+        self.query_one("#booking-first_name", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field books."""
+        event.stop()
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Book or go back."""
+        event.stop()
+        if event.button.id == "booking-book":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def action_submit(self) -> None:
+        """Check the fields; close with the form, or name the first invalid field."""
+        fields = {
+            name: self.query_one(f"#booking-{name}", Input).value for name in patient_field_labels()
+        }
+        patient_type = self.query_one("#booking-patient_type", Input).value.strip().lower()
+        try:
+            patient = PatientDetails.parse(fields)
+            notes = check_notes(self.query_one("#booking-notes", Input).value)
+            if patient_type not in ("existing", "new"):
+                raise ValueError("patient type is invalid; expected existing or new")
+        except ValueError as error:
+            self.query_one("#booking-error", Static).update(f"✗ {error}")
+            return
+        index = 0
+        if len(self.slots) > 1:
+            index = self.query_one("#booking-slot", OptionList).highlighted or 0
+        self.dismiss(BookingForm(index, patient, notes, patient_type))
+
+    def action_dismiss_none(self) -> None:
+        """Close without booking."""
+        self.dismiss(None)
