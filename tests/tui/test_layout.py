@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rich.console import Console
 from tests.tui.conftest import (
     MemoryProvider,
     grid_of,
@@ -101,3 +102,28 @@ async def test_idle_app_does_not_repaint(config, provider: MemoryProvider) -> No
 
         assert grid_writes == 0
         assert writes == 0
+
+
+async def test_keys_panel_lists_hidden_bindings(config, provider: MemoryProvider) -> None:
+    app, _ = make_app(config, [provider])
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        await pilot.press("question_mark")
+        await pilot.pause()
+        shown = bool(app.screen.query("HelpPanel"))
+        table = app.screen.query_one("BindingsTable").render_bindings_table()
+        console = Console(width=200, record=True, color_system=None)
+        console.print(table)
+        panel_text = console.export_text()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        hidden_again = not app.screen.query("HelpPanel")
+
+    assert "? Keys" in footer
+    assert "q Quit" in footer
+    assert shown
+    for description in ("Refresh", "Move", "Cancel appt", "Send now", "Alert history"):
+        assert description in panel_text
+    assert hidden_again

@@ -387,7 +387,8 @@ def test_alert_banners_skip_pending() -> None:
     assert [banner.rule for banner in banners] == ["HighErrorRate"]
     assert banners[0].severity == "critical"
     assert banners[0].text == (
-        "CRITICAL HighErrorRate: More than 5% of calls failed | value 12.5% (8 calls) | since 08:00"
+        "CRITICAL HighErrorRate: More than 5% of calls failed | value 12.5% (8 calls)"
+        " | since 08:00 | a: acknowledge"
     )
 
 

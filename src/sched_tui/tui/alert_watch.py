@@ -80,6 +80,8 @@ def alert_banners(alerts: list[ActiveAlert], now: float, tz: ZoneInfo) -> tuple[
             text += f" | since {format_since(since, now, tz)}"
         if alert.acknowledged:
             text += f" | ack'd by {alert.state.acknowledged_by}"
+        else:
+            text += " | a: acknowledge"
         banners.append(
             AlertBanner(
                 banner_key(alert.rule.name), alert.rule.name, severity, text, alert.acknowledged

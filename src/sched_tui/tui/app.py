@@ -63,12 +63,16 @@ class SchedApp(App[int]):
     }
     DEFAULT_MODE: ClassVar[str] = "calendar"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app.quit"),
+        # The footer must fit 80 columns: rarer keys are hidden there and listed
+        # by "?", which opens Textual's keys panel.
+        Binding("u", "switch_mode('queue')", "Queue", id="app.queue"),
         # "K", because the week grid uses "k" to move up.
         Binding("K", "switch_mode('kpi')", "KPIs", id="app.kpi"),
-        Binding("u", "switch_mode('queue')", "Queue", id="app.queue"),
-        Binding("A", "switch_mode('alerts')", "Alert history", id="app.alert_history"),
-        Binding("a", "acknowledge_alerts", "Ack alerts", id="app.acknowledge_alerts"),
+        Binding("question_mark", "toggle_keys", "Keys", key_display="?", id="app.keys"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("A", "switch_mode('alerts')", "Alert history", show=False, id="app.alert_history"),
+        # Firing banners say "a: acknowledge".
+        Binding("a", "acknowledge_alerts", "Ack alerts", show=False, id="app.acknowledge_alerts"),
         # Admin-only, so kept out of the footer like "i" on the calendar.
         Binding("I", "invalidate_all", "Invalidate all", show=False, id="cache.invalidate_all"),
     ]
@@ -132,6 +136,13 @@ class SchedApp(App[int]):
     def action_acknowledge_alerts(self) -> None:
         """Acknowledge the firing alerts; their banners stay, marked, until they resolve."""
         self.alert_watch.acknowledge()
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the panel that lists every key of the current screen."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     async def action_quit(self) -> None:
         """Cancel every worker, close the services, then exit."""

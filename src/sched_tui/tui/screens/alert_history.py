@@ -84,7 +84,7 @@ class AlertHistoryScreen(AppScreen):
         table: DataTable[str] = DataTable(id="alert-history", cursor_type="row", zebra_stripes=True)
         table.add_columns(*COLUMNS)
         yield table
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_screen_resume(self) -> None:
         """Read the history whenever the view is shown."""

@@ -44,17 +44,18 @@ class CalendarScreen(CalendarWrites, AppScreen):
     """One week of every therapist's appointments and open slots."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("h", "shift_week(-1)", "Prev week", key_display="h", id="calendar.previous_week"),
-        Binding("l", "shift_week(1)", "Next week", key_display="l", id="calendar.next_week"),
+        Binding("h", "shift_week(-1)", "Prev", key_display="h", id="calendar.previous_week"),
+        Binding("l", "shift_week(1)", "Next", key_display="l", id="calendar.next_week"),
         Binding("t", "today", "Today", id="calendar.today"),
-        Binding("r", "refresh", "Refresh", id="calendar.refresh"),
         Binding("slash", "focus_filters", "Filter", key_display="/", id="calendar.filter"),
-        # Writes; kept out of the footer, which has no room to spare at 80 columns.
-        Binding("b", "book", "Book", show=False, id="calendar.book"),
+        Binding("b", "book", "Book", id="calendar.book"),
+        # The keys below are kept out of the footer, which has no room to spare at
+        # 80 columns; "?" lists them.
+        Binding("r", "refresh", "Refresh", show=False, id="calendar.refresh"),
         Binding("m", "move_appointment", "Move", show=False, id="calendar.move"),
         Binding("x", "cancel_appointment", "Cancel appt", show=False, id="calendar.cancel"),
         Binding("s", "send_now", "Send now", show=False, id="queue.send_now"),
-        # Admin-only, so kept out of the footer, which has no room to spare at 80 columns.
+        # Admin-only.
         Binding(
             "i",
             "invalidate_therapist",
@@ -84,7 +85,7 @@ class CalendarScreen(CalendarWrites, AppScreen):
         yield FilterBar(config.ui.debounce_ms / 1000, id="filters")
         yield WeekGrid(self.shape, self.week, today, id="grid")
         yield DetailPanel(id="detail")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Show the skeleton at once and ask for the current week."""

@@ -69,7 +69,7 @@ class KpiScreen(AppScreen):
         yield Static("", id="kpi-heading", markup=False)
         yield VerticalScroll(id="kpi-rows")
         yield Static("", id="kpi-chart", markup=False)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Size the sampled histories to one hour of refreshes."""

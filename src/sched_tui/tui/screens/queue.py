@@ -85,7 +85,7 @@ class QueueScreen(AppScreen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         """Follow the write queue."""
