@@ -24,9 +24,9 @@ async def main(database: Path, therapist_id: str) -> int:
     store.namespace(AVAILABILITY).put(key, "cached week")
     gone = asyncio.Event()
     store.subscribe(
-        lambda namespace, keys: gone.set()
-        if store.namespace(AVAILABILITY).lookup(key).state is State.MISSING
-        else None
+        lambda namespace, keys: (
+            gone.set() if store.namespace(AVAILABILITY).lookup(key).state is State.MISSING else None
+        )
     )
     control = await CacheControl.open(store, database)
     try:

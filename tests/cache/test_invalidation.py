@@ -146,9 +146,7 @@ async def test_copy_skips_rows_before_start(database: Path, timer: FakeTimer) ->
 
 async def test_prune_drops_only_old_rows(database: Path) -> None:
     now = [10_000.0]
-    log = InvalidationLog(
-        (await InvalidationLog.open(database)).connection, clock=lambda: now[0]
-    )
+    log = InvalidationLog((await InvalidationLog.open(database)).connection, clock=lambda: now[0])
     try:
         await log.publish("key", "old")
         now[0] += 4000
@@ -182,9 +180,7 @@ async def test_second_process_sees_invalidation_within_2_s(
     assert seen_at - _written_at(database) < 2.0
 
 
-async def test_command_reaches_running_copy_within_2_s(
-    database: Path, tmp_path: Path
-) -> None:
+async def test_command_reaches_running_copy_within_2_s(database: Path, tmp_path: Path) -> None:
     config_file = tmp_path / "config.toml"
     config_file.write_text(
         f'[storage]\npath = "{database}"\n\n[admin]\nusers = ["{getpass.getuser()}"]\n',

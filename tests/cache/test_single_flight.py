@@ -124,13 +124,9 @@ async def test_readers_of_different_therapists_overlap(timer: FakeTimer) -> None
     first, second, third = (therapist.id for therapist in provider.therapists)
     provider.gate = asyncio.Event()
 
-    first_reader = asyncio.create_task(
-        reads.week(provider, [first, second], WEEK_START, WEEK_END)
-    )
+    first_reader = asyncio.create_task(reads.week(provider, [first, second], WEEK_START, WEEK_END))
     await _wait_for_call(provider)
-    second_reader = asyncio.create_task(
-        reads.week(provider, [second, third], WEEK_START, WEEK_END)
-    )
+    second_reader = asyncio.create_task(reads.week(provider, [second, third], WEEK_START, WEEK_END))
     await asyncio.sleep(0)
     provider.gate.set()
     results = await asyncio.gather(first_reader, second_reader)

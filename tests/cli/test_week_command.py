@@ -176,7 +176,6 @@ def test_console_script_text_output(config_file: Path) -> None:
     assert "07:00-08:00  Dr. Lena Keller" in result.stdout
 
 
-
 def test_demo_flag_ignores_config_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -515,4 +515,3 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "timed out"
     return str(error) or type(error).__name__
-
