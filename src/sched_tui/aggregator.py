@@ -42,6 +42,7 @@ class _ProviderResult:
     services: list[Service] = field(default_factory=list)
     appointments: list[Appointment] = field(default_factory=list)
     slots: list[Slot] = field(default_factory=list)
+    warnings: list[ProviderError] = field(default_factory=list)
     error: ProviderError | None = None
 
 
@@ -143,6 +144,9 @@ class Aggregator:
         for therapist_week in weeks.values():
             result.appointments.extend(therapist_week.appointments)
             result.slots.extend(therapist_week.slots)
+            result.warnings.extend(
+                ProviderError(provider.name, warning) for warning in therapist_week.warnings
+            )
         return result
 
     def _merge(
@@ -182,6 +186,7 @@ class Aggregator:
             appointments=tuple(appointments),
             slots=tuple(slots),
             errors=tuple(result.error for result in results if result.error is not None),
+            warnings=tuple(warning for result in results for warning in result.warnings),
             fetched_at=now,
             stale=dict(freshness.stale),
             stale_therapists=dict(freshness.stale_therapists),

@@ -101,6 +101,9 @@ class TherapistWeek:
     therapist_id: str
     appointments: tuple[Appointment, ...] = ()
     slots: tuple[Slot, ...] = ()
+    # Problems that cost some data without failing the provider, such as an event
+    # skipped for an unknown time zone. Fit to show staff: no patient data.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,8 @@ class CalendarWeek:
     appointments: tuple[Appointment, ...] = ()
     slots: tuple[Slot, ...] = ()
     errors: tuple[ProviderError, ...] = ()
+    # Providers that answered but skipped part of their data, with the reason.
+    warnings: tuple[ProviderError, ...] = ()
     fetched_at: datetime | None = None
     # Providers whose data came from an expired cache entry because a refresh failed,
     # mapped to the age of that data in seconds.

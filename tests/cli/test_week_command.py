@@ -193,3 +193,35 @@ def test_demo_flag_ignores_config_file(
 def run_json_demo(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict]:
     status = main(["--demo", "week", "--json"])
     return status, json.loads(capsys.readouterr().out)
+
+
+def test_skipped_event_reported_as_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calendar = tmp_path / "mixed.ics"
+    calendar.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:mars\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;TZID=Mars/Olympus_Mons:20240305T100000\r\n"
+        "DTEND;TZID=Mars/Olympus_Mons:20240305T110000\r\nSUMMARY:Lost\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:earth\r\nDTSTAMP:20240101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Zurich:20240305T100000\r\n"
+        "DTEND;TZID=Europe/Zurich:20240305T110000\r\nSUMMARY:Kept\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[practice]\ntimezone = "Europe/Zurich"\n\n'
+        f'[[providers]]\nname = "dr-keller"\nkind = "ics"\npath = "{calendar}"\n',
+        encoding="utf-8",
+    )
+
+    status, week = run_json(capsys, "--config", str(config), "--week", "2024-03-05")
+
+    # The event in a zone nobody can resolve is skipped, never read as UTC, and
+    # the week says so without counting the provider as failed.
+    assert status == 0
+    assert [a["summary"] for a in week["appointments"]] == ["Kept"]
+    assert [w["provider"] for w in week["warnings"]] == ["dr-keller"]
+    assert "Mars/Olympus_Mons" in week["warnings"][0]["message"]

@@ -80,3 +80,32 @@ async def test_status_segment_added_later(config, provider) -> None:
 
         assert status.segment_text("cache") == "cache 87% hits"
         assert "cache 87% hits" in screen_text(app)
+
+
+async def test_skipped_events_counted_in_status(config, tmp_path) -> None:
+    calendar = tmp_path / "mixed.ics"
+    calendar.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:mars\r\nDTSTAMP:20201101T000000Z\r\n"
+        "DTSTART;TZID=Mars/Olympus_Mons:20201201T100000\r\n"
+        "DTEND;TZID=Mars/Olympus_Mons:20201201T110000\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:earth\r\nDTSTAMP:20201101T000000Z\r\n"
+        "DTSTART;TZID=America/New_York:20201201T100000\r\n"
+        "DTEND;TZID=America/New_York:20201201T110000\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    provider = IcsProvider.from_config(
+        ProviderConfig(name="dr-chen", kind="ics", path=calendar, therapist_id="chen"),
+        config.practice.tz,
+    )
+    now = datetime(2020, 12, 2, 17, 0, tzinfo=UTC)
+    app, _ = make_app(config, [provider], clock=lambda: now)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        grid = grid_of(app)
+        await wait_loaded(pilot)
+        alerts = app.screen.query_one(StatusLine).segment_text("alerts")
+
+        assert alerts == "? dr-chen: 1 item skipped"
+        assert grid.rendered((1, 4)).label.startswith("✓10:00")

@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(week_to_text(calendar, config))
     for failure in calendar.errors:
         print(f"sched-tui: provider {failure.provider} failed: {failure.message}", file=sys.stderr)
+    for warning in calendar.warnings:
+        print(f"sched-tui: provider {warning.provider}: {warning.message}", file=sys.stderr)
     return 1 if calendar.errors else 0
 
 
@@ -109,6 +111,11 @@ def week_to_json(calendar: CalendarWeek) -> dict[str, Any]:
         "errors": [
             {"provider": error.provider, "message": error.message} for error in calendar.errors
         ],
+        # Data a provider skipped without failing, such as an event in an unknown zone.
+        "warnings": [
+            {"provider": warning.provider, "message": warning.message}
+            for warning in calendar.warnings
+        ],
     }
 
 
@@ -128,6 +135,9 @@ def week_to_text(calendar: CalendarWeek, config: Config) -> str:
     for error in calendar.errors:
         lines.append("")
         lines.append(f"! {error.provider}: {error.message}")
+    for warning in calendar.warnings:
+        lines.append("")
+        lines.append(f"? {warning.provider}: {warning.message}")
     return "\n".join(lines) + "\n"
 
 

@@ -129,7 +129,11 @@ class IcsProvider:
             start.isoformat(),
             end.isoformat(),
         )
-        return {therapist_id: TherapistWeek(therapist_id, tuple(expansion.appointments))}
+        return {
+            therapist_id: TherapistWeek(
+                therapist_id, tuple(expansion.appointments), warnings=tuple(expansion.warnings)
+            )
+        }
 
     async def aclose(self) -> None:
         """Close the HTTP client, if any."""

@@ -241,6 +241,14 @@ class CalendarScreen(CalendarWrites, AppScreen):
             for error in calendar.errors
         ]
         alerts += stale_alerts(calendar)
+        # Skipped data is counted here; the log and `sched-tui week` give each reason.
+        skipped: dict[str, int] = {}
+        for warning in calendar.warnings:
+            skipped[warning.provider] = skipped.get(warning.provider, 0) + 1
+        alerts += [
+            f"? {provider}: {count} item{'s' if count > 1 else ''} skipped"
+            for provider, count in skipped.items()
+        ]
         status.set_segment("alerts", "  ".join(alerts), alert=bool(alerts))
 
     def _show_detail(self, key: CellKey) -> None:
