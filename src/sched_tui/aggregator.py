@@ -103,7 +103,7 @@ class Aggregator:
             if task.cancelled():
                 message = f"no answer within the calendar deadline of {self.deadline_s:g} s"
                 log.warning("provider %s failed: %s", provider.name, message)
-                results.append(_ProviderResult(error=ProviderError(provider.name, message)))
+                results.append(_ProviderResult(error=provider_error(provider.name, message)))
             else:
                 results.append(task.result())
         return results
@@ -131,7 +131,7 @@ class Aggregator:
                 log.exception("provider %s raised an unexpected error", provider.name)
                 message = f"unexpected error ({type(error).__name__}); see the log"
         log.warning("provider %s failed: %s", provider.name, message)
-        return _ProviderResult(error=ProviderError(provider.name, message))
+        return _ProviderResult(error=provider_error(provider.name, message))
 
     async def _read_provider(self, provider: Provider, week: Week) -> _ProviderResult:
         therapists, services = await asyncio.gather(
@@ -145,7 +145,7 @@ class Aggregator:
             result.appointments.extend(therapist_week.appointments)
             result.slots.extend(therapist_week.slots)
             result.warnings.extend(
-                ProviderError(provider.name, warning) for warning in therapist_week.warnings
+                provider_error(provider.name, warning) for warning in therapist_week.warnings
             )
         return result
 
@@ -199,3 +199,8 @@ def sort_key_in(appointment: Appointment, tz: ZoneInfo) -> tuple[datetime, str, 
     """Order appointments by start in `tz`, then therapist and id."""
     start, _ = appointment.bounds(tz)
     return start, appointment.therapist_id, appointment.id
+
+
+def provider_error(provider: str, message: str) -> ProviderError:
+    """Attach `message` to `provider`, dropping the provider's name where the message repeats it."""
+    return ProviderError(provider, message.removeprefix(f"{provider}: "))

@@ -128,6 +128,8 @@ def test_failed_provider_exits_one_and_keeps_others(
     assert status == 1
     assert [error["provider"] for error in week["errors"]] == ["dr-martin"]
     assert "no-such-calendar.ics" in week["errors"][0]["message"]
+    # The provider's name is in its own field, not repeated in front of the message.
+    assert not week["errors"][0]["message"].startswith("dr-martin")
     assert len(week["appointments"]) == 9
 
 
@@ -144,12 +146,18 @@ def test_invalid_config_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "Nowhere/City" in message
 
 
-def test_invalid_week_exits_two(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("27/03/2024", "YYYY-MM-DD"), ("9999-12-31", "from 1900-01-01"), ("0001-01-01", "to 2999")],
+)
+def test_invalid_week_exits_two(
+    capsys: pytest.CaptureFixture[str], value: str, expected: str
+) -> None:
     with pytest.raises(SystemExit) as caught:
-        main(["week", "--week", "27/03/2024"])
+        main(["week", "--week", value])
 
     assert caught.value.code == 2
-    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert expected in capsys.readouterr().err
 
 
 def test_console_script_text_output(config_file: Path) -> None:
@@ -225,3 +233,25 @@ def test_skipped_event_reported_as_warning(
     assert [a["summary"] for a in week["appointments"]] == ["Kept"]
     assert [w["provider"] for w in week["warnings"]] == ["dr-keller"]
     assert "Mars/Olympus_Mons" in week["warnings"][0]["message"]
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `kpi --watch` keeps printing; a reader that stops early must not cause a traceback.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sched_tui", "--demo", "kpi", "--watch", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first_line = process.stdout.readline()
+    process.stdout.close()
+    try:
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert first_line.startswith("KPIs at")
+    assert process.returncode == 1
+    assert "Traceback" not in stderr

@@ -82,6 +82,7 @@ def test_relative_path_is_read_from_config_folder(tmp_path: Path) -> None:
             "09:00",
             "later",
         ),
+        ('[practice]\nday_start = "21:00"', "practice.day_start", "21:00", "earlier"),
         ("[practice]\nslot_minutes = 25", "practice.slot_minutes", 25, "15, 20, 30 or 60"),
         ("[ui]\ndebounce_ms = -1", "ui.debounce_ms", -1, "integer"),
         ('[ui]\ndebounce_ms = "fast"', "ui.debounce_ms", "fast", "integer"),

@@ -7,10 +7,11 @@ import asyncio
 import getpass
 import sqlite3
 import sys
-from datetime import datetime
+from datetime import tzinfo
 from pathlib import Path
 
 from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.kpi import format_time
 from sched_tui.config import Config
 from sched_tui.monitoring.rules import export_prometheus_rules
 from sched_tui.monitoring.runtime import Monitoring
@@ -94,13 +95,16 @@ def run_history(args: argparse.Namespace) -> int:
     except sqlite3.Error as error:
         print(f"sched-tui: reading the alert history failed: {error}", file=sys.stderr)
         return 1
+    tz = config.practice.tz
     if not entries:
         print("no alerts recorded")
     for entry in entries:
         resolved = (
-            f"resolved {_when(entry.resolved_at)}" if entry.resolved_at is not None else "FIRING"
+            f"resolved {_when(entry.resolved_at, tz)}"
+            if entry.resolved_at is not None
+            else "FIRING"
         )
-        line = f"{_when(entry.fired_at)}  {entry.severity.upper():8}  {entry.rule}  {resolved}"
+        line = f"{_when(entry.fired_at, tz)}  {entry.severity.upper():8}  {entry.rule}  {resolved}"
         if entry.acknowledged_by:
             line += f"  acknowledged by {entry.acknowledged_by}"
         print(line)
@@ -111,6 +115,11 @@ def run_ack(args: argparse.Namespace) -> int:
     """Acknowledge a firing alert."""
     config = _config(args)
     if config is None:
+        return 2
+    names = [rule.name for rule in config.monitoring.alerts]
+    if args.rule not in names:
+        known = ", ".join(names) or "none configured"
+        print(f"sched-tui: unknown alert rule {args.rule!r}; rules: {known}", file=sys.stderr)
         return 2
     try:
         done = asyncio.run(_acknowledge(config, args.rule, getpass.getuser()))
@@ -142,5 +151,5 @@ async def _acknowledge(config: Config, rule: str, user: str) -> bool:
         await monitoring.aclose()
 
 
-def _when(seconds: float) -> str:
-    return f"{datetime.fromtimestamp(seconds):%Y-%m-%d %H:%M:%S}"
+def _when(seconds: float, tz: tzinfo | None = None) -> str:
+    return format_time(seconds, tz)

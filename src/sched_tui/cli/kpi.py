@@ -12,7 +12,7 @@ import asyncio
 import json
 import sqlite3
 import sys
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sched_tui.cli.common import load_config_or_fail
@@ -75,7 +75,7 @@ async def _report(config: Config, *, as_json: bool, watch_s: float | None) -> in
             if as_json:
                 print(json.dumps(report_to_json(snapshot, alerts), ensure_ascii=False), flush=True)
             else:
-                print(report_to_text(snapshot, alerts), flush=True)
+                print(report_to_text(snapshot, alerts, config.practice.tz), flush=True)
             if watch_s is None:
                 return EXIT_FIRING if any(alert.firing for alert in alerts) else EXIT_OK
             await asyncio.sleep(watch_s)
@@ -136,9 +136,11 @@ def report_to_json(snapshot: kpi.KpiSnapshot, alerts: list[ActiveAlert]) -> dict
     }
 
 
-def report_to_text(snapshot: kpi.KpiSnapshot, alerts: list[ActiveAlert]) -> str:
-    """Render the KPIs and alerts as aligned plain text."""
-    lines = [f"KPIs at {datetime.fromtimestamp(snapshot.at):%Y-%m-%d %H:%M:%S} (all copies)", ""]
+def report_to_text(
+    snapshot: kpi.KpiSnapshot, alerts: list[ActiveAlert], tz: tzinfo | None = None
+) -> str:
+    """Render the KPIs and alerts as aligned plain text, with times in `tz`."""
+    lines = [f"KPIs at {format_time(snapshot.at, tz)} (all copies)", ""]
     names = snapshot.call_names
     width = max([len(name) for name in names] + [len("P95 latency")])
     headers = [f"{window // 60} min" for window in kpi.LATENCY_WINDOWS_S]
@@ -157,11 +159,16 @@ def report_to_text(snapshot: kpi.KpiSnapshot, alerts: list[ActiveAlert]) -> str:
     if not alerts:
         lines.append("  none")
     for alert in alerts:
-        lines.append("  " + describe_alert(alert))
+        lines.append("  " + describe_alert(alert, tz))
     return "\n".join(lines)
 
 
-def describe_alert(alert: ActiveAlert) -> str:
+def format_time(seconds: float, tz: tzinfo | None) -> str:
+    """Render a Unix time in `tz` (the system zone when None), with the zone's name."""
+    return datetime.fromtimestamp(seconds, tz).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def describe_alert(alert: ActiveAlert, tz: tzinfo | None = None) -> str:
     """Render one alert on one line: state, severity, rule, summary, value and since when."""
     state = alert.state
     since = state.firing_since if state.state == FIRING else state.active_since
@@ -170,7 +177,7 @@ def describe_alert(alert: ActiveAlert) -> str:
         f" (value {alert.value_text}"
     )
     if since is not None:
-        text += f", since {datetime.fromtimestamp(since):%Y-%m-%d %H:%M:%S}"
+        text += f", since {format_time(since, tz)}"
     text += ")"
     if state.acknowledged_at is not None:
         text += f" acknowledged by {state.acknowledged_by}"

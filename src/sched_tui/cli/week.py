@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--week",
         metavar="YYYY-MM-DD",
-        type=_parse_date,
+        type=parse_date,
         default=None,
         help="any date in the week to print (default: today in the practice time zone)",
     )
@@ -67,10 +67,14 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(week_to_text(calendar, config))
-    for failure in calendar.errors:
-        print(f"sched-tui: provider {failure.provider} failed: {failure.message}", file=sys.stderr)
-    for warning in calendar.warnings:
-        print(f"sched-tui: provider {warning.provider}: {warning.message}", file=sys.stderr)
+    if args.json:
+        # The text output lists these already; with --json, scripts still see them on stderr.
+        for failure in calendar.errors:
+            print(
+                f"sched-tui: provider {failure.provider} failed: {failure.message}", file=sys.stderr
+            )
+        for warning in calendar.warnings:
+            print(f"sched-tui: provider {warning.provider}: {warning.message}", file=sys.stderr)
     return 1 if calendar.errors else 0
 
 
@@ -154,10 +158,22 @@ def _describe(appointment: Appointment, calendar: CalendarWeek) -> str:
     return "  ".join(parts)
 
 
-def _parse_date(value: str) -> date:
+# Dates a week may be asked for. Outside them, week arithmetic would leave the
+# range of Python's dates, and no practice calendar reaches that far anyway.
+FIRST_DATE = date(1900, 1, 1)
+LAST_DATE = date(2999, 12, 31)
+
+
+def parse_date(value: str) -> date:
+    """Parse a YYYY-MM-DD command-line date between FIRST_DATE and LAST_DATE."""
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"invalid date {value!r}; expected YYYY-MM-DD, for example 2026-12-07"
         ) from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise argparse.ArgumentTypeError(
+            f"invalid date {value!r}; expected a date from {FIRST_DATE} to {LAST_DATE}"
+        )
+    return day

@@ -299,6 +299,13 @@ def _parse_practice(table: Table) -> PracticeConfig:
         ) from None
     day_start = table.clock("day_start", time(8, 0))
     day_end = table.clock("day_end", time(20, 0))
+    if day_end <= day_start and not table.has("day_end"):
+        # Name the key the user wrote, not the default it collides with.
+        raise table.error(
+            "day_start",
+            day_start.strftime("%H:%M"),
+            f"a time earlier than practice.day_end ({day_end:%H:%M} by default)",
+        )
     if day_end <= day_start:
         raise table.error(
             "day_end", day_end.strftime("%H:%M"), "a time later than practice.day_start"
