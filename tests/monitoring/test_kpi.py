@@ -86,6 +86,20 @@ async def test_no_data_reads_not_available(db: aiosqlite.Connection, clock: Fake
     assert kpi.format_cache(snapshot.cache) == "n/a (0 lookups)"
 
 
+def test_counts_singular_and_plural() -> None:
+    one_call = kpi.Percentile("getAggregatedCalendar", 300, 412.0, 1)
+    many_calls = kpi.Percentile("getAggregatedCalendar", 300, 412.0, 37)
+    one_lookup = kpi.CacheRatio(1, 0)
+
+    assert kpi.format_latency(one_call) == "412 ms (1 call)"
+    assert kpi.format_latency(many_calls) == "412 ms (37 calls)"
+    assert kpi.format_error_rate(kpi.ErrorRate(60, 1, 0, 0)) == "0.0% (0 of 1 call)"
+    assert (
+        kpi.format_error_rate(kpi.ErrorRate(60, 71, 3, 2)) == "4.2% (3 of 71 calls, 2 rate-limited)"
+    )
+    assert kpi.format_cache(one_lookup) == "100% (1 lookup)"
+
+
 async def test_queue_depth_counts_pending(db: aiosqlite.Connection) -> None:
     await db.execute("DROP TABLE IF EXISTS api_write_queue")
     assert await kpi.queue_depth(db) is None

@@ -325,3 +325,38 @@ def test_stale_mark_wins_over_refreshing() -> None:
         "≈ Dr. Ana Rivera: stale 12 min, refresh failed",
         "↻ Sam Chen: refreshing, showing the previous data",
     ]
+
+
+async def test_reload_as_of_is_data_age(config, provider: MemoryProvider) -> None:
+    timer = FakeTimer()
+    store = CacheStore(replace(config.cache, jitter=0.0), timer=timer, rng=random.Random(7))
+    reads = CachedReads(store)
+    # The aggregator's clock moves with the cache's timer, from 15:00 in New York.
+    aggregator = CountingAggregator(
+        [provider],
+        config.practice.tz,
+        reads=reads,
+        clock=lambda: NOW + timedelta(seconds=timer.time - 1000.0),
+    )
+    services = Services(config=config, aggregator=aggregator, reads=reads)
+    app = SchedApp(config, services=services, clock=lambda: NOW)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_loaded(pilot)
+        status = app.screen.query_one(StatusLine)
+        assert status.segment_text("as-of") == "as of 15:00"
+
+        # Within the TTL, a reload serves the cached week: "as of" keeps its fetch time.
+        fetches = len(provider.ranges)
+        timer.advance(5 * 60)
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(provider.ranges) == fetches
+        assert status.segment_text("as-of") == "as of 15:00"
+
+        # Past the TTL, the reload fetches again and "as of" moves to the new fetch.
+        timer.advance(config.cache.availability_ttl_s)
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(provider.ranges) > fetches
+        assert status.segment_text("as-of") == "as of 15:20"

@@ -124,6 +124,6 @@ async def test_keys_panel_lists_hidden_bindings(config, provider: MemoryProvider
     assert "? Keys" in footer
     assert "q Quit" in footer
     assert shown
-    for description in ("Refresh", "Move", "Cancel appt", "Send now", "Alert history"):
+    for description in ("Reload", "Move", "Cancel appt", "Send now", "Alert history"):
         assert description in panel_text
     assert hidden_again

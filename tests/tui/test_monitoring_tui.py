@@ -37,6 +37,7 @@ from sched_tui.cache.reads import CachedReads
 from sched_tui.cache.store import CacheStore
 from sched_tui.config import AlertRuleConfig, Config, ProviderConfig, SandboxFaults
 from sched_tui.config.monitoring import MonitoringConfig
+from sched_tui.monitoring import chart
 from sched_tui.monitoring.alerts import ActiveAlert, AlertState
 from sched_tui.monitoring.kpi import CacheRatio, ErrorRate, KpiSnapshot, MinuteSeries
 from sched_tui.monitoring.runtime import Monitoring
@@ -323,7 +324,30 @@ async def test_kpi_pane_shows_na_then_values(rig: Rig) -> None:
         assert pane.row_value("error_rate") == "0.0% (0 of 5 calls)"
         sparkline = pane.query_one("#kpi-row-p95_getAggregatedCalendar Sparkline", Sparkline)
         assert sparkline.data is not None and sparkline.data[-1] == 120.0
-        await wait_until(pilot, lambda: "P95 getAggregatedCalendar ms" in pane.chart_text)
+        await wait_until(pilot, lambda: "P95 getAggregatedCalendar (ms)" in pane.chart_text)
+
+
+async def test_kpi_rows_fit_80_columns(rig: Rig) -> None:
+    app = rig.app
+    now = rig.clock()
+    failures = [(now, "Zocdoc_GetAppointments", 50.0, False, 503) for _ in range(3)]
+    successes = [(now, "Zocdoc_GetAppointments", 50.0, True, 200) for _ in range(68)]
+    await insert_events(rig.monitoring.db, failures + successes)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("K")
+        await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen))
+        pane = app.screen
+        assert isinstance(pane, KpiScreen)
+        await wait_until(pilot, lambda: pane.row_value("error_rate").startswith("4.2% "))
+        await pilot.pause()
+
+        assert pane.row_value("error_rate") == "4.2% (3 of 71 calls)"
+        value = pane.query_one("#kpi-row-error_rate .kpi-value", Static)
+        assert value.size.width >= len("4.2% (3 of 71 calls)")
+        for sparkline in pane.query(Sparkline).results():
+            assert sparkline.size.width >= 12
+            assert sparkline.region.right <= 80
 
 
 async def test_kpi_pane_pauses_while_hidden(rig: Rig) -> None:
@@ -430,6 +454,43 @@ def test_kpi_rows_without_data() -> None:
     assert rows[2].points == ()
 
 
+def test_chart_series_differ_without_colour() -> None:
+    minutes = 20
+    series = MinuteSeries(
+        0,
+        minutes,
+        {
+            "getAggregatedCalendar": [100.0 + (i % 4) * 10 for i in range(minutes)],
+            "Zocdoc_GetAppointments": [40.0 + (i % 3) * 5 for i in range(minutes)],
+        },
+        {"getAggregatedCalendar": [5] * minutes, "Zocdoc_GetAppointments": [3] * minutes},
+        [float(i % 5) for i in range(minutes)],
+        [8] * minutes,
+        [0] * minutes,
+    )
+
+    text = chart.render_chart(series, 78, 16, color=False)
+    lines = text.split("\n")
+    plot, legend = "\n".join(lines[:-2]), "\n".join(lines[-2:])
+
+    assert len(lines) == 16
+    assert "• P95 getAggregatedCalendar (ms)" in legend
+    assert "x P95 Zocdoc_GetAppointments (ms)" in legend
+    assert "+ errors (%, right axis)" in legend
+    for marker in ("•", "x", "+"):
+        assert marker in plot
+    # The names are only under the plot, not in a box drawn over it.
+    assert "getAggregatedCalendar" not in plot
+
+
 def test_chart_thresholds_from_rules() -> None:
     assert chart_thresholds((ERROR_RULE, SLOW_RULE)) == (2000.0, 5.0)
     assert chart_thresholds(()) == (None, None)
+
+
+def test_single_sample_sparkline_is_empty() -> None:
+    from sched_tui.tui.widgets.kpi_row import sparkline_data
+
+    assert sparkline_data([0.0]) == []
+    assert sparkline_data([]) == []
+    assert sparkline_data([0.0, 3.0]) == [0.0, 3.0]

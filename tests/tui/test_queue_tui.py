@@ -8,6 +8,7 @@ hour apart, so jobs are sent only when a test presses "send now".
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from tests.tui.conftest import ZONE, calendar_of, grid_of, screen_text, wait_loaded, wait_until
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 
 from sched_tui.aggregator import Aggregator
 from sched_tui.config import Config, PracticeConfig, ProviderConfig, QueueConfig, StorageConfig
@@ -386,6 +387,8 @@ async def test_booking_form_rejects_long_notes(tmp_path: Path, notes: str) -> No
         grid_of(app).move_cursor(key)
         await pilot.press("b")
         await wait_until(pilot, lambda: isinstance(app.screen, BookingScreen))
+        slot_line = str(app.screen.query_one("#booking-slot-line", Static).content)
+        assert re.fullmatch(r"Slot: \d\d:\d\d\u2013\d\d:\d\d · .+ · .+", slot_line)
         await pilot.press("ctrl+s")
         await pilot.pause()
         error = app.screen.query_one("#booking-error")

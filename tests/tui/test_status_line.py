@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tests.tui.conftest import grid_of, make_app, screen_text, wait_loaded
+from textual.widgets import Static
 
 from sched_tui.config import ProviderConfig
 from sched_tui.providers.ics import IcsProvider
@@ -14,7 +16,8 @@ from sched_tui.tui.widgets.status_line import StatusLine
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ics"
 
 
-async def test_provider_error_keeps_other_data(config, tmp_path) -> None:
+def chen_and_broken_rivera(config, tmp_path) -> list[IcsProvider]:
+    """Return a working calendar for Sam Chen and one for Dr. Ana Rivera whose file is missing."""
     tz = config.practice.tz
     working = IcsProvider.from_config(
         ProviderConfig(
@@ -36,10 +39,16 @@ async def test_provider_error_keeps_other_data(config, tmp_path) -> None:
         ),
         tz,
     )
-    # Week of Monday 30 November 2020: the fixture repeats an 08:15 Chicago event on
-    # Monday, Tuesday, Thursday and Friday, which is 09:15 in New York.
-    now = datetime(2020, 12, 2, 17, 0, tzinfo=UTC)
-    app, _ = make_app(config, [working, broken], clock=lambda: now)
+    return [working, broken]
+
+
+# Week of Monday 30 November 2020: the fixture repeats an 08:15 Chicago event on
+# Monday, Tuesday, Thursday and Friday, which is 09:15 in New York.
+FIXTURE_NOW = datetime(2020, 12, 2, 17, 0, tzinfo=UTC)
+
+
+async def test_provider_error_keeps_other_data(config, tmp_path) -> None:
+    app, _ = make_app(config, chen_and_broken_rivera(config, tmp_path), clock=lambda: FIXTURE_NOW)
 
     async with app.run_test(size=(100, 30)) as pilot:
         grid = grid_of(app)
@@ -54,6 +63,64 @@ async def test_provider_error_keeps_other_data(config, tmp_path) -> None:
         assert "⚠ dr-rivera" in text
         assert grid.rendered((0, 2)).label.startswith("✓9:15 Che")
         assert "✓9:15 Che" in text
+
+
+async def test_alerts_win_over_added_segments(config, tmp_path) -> None:
+    app, _ = make_app(config, chen_and_broken_rivera(config, tmp_path), clock=lambda: FIXTURE_NOW)
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_loaded(pilot)
+        status = app.screen.query_one(StatusLine)
+        status.set_segment("cache", "cache 87% · 22 entries")
+        status.set_segment("queue", "queue 3 pending · 1 failed")
+        await pilot.pause()
+        alerts = status.segment_text("alerts")
+        first_line = screen_text(app).splitlines()[0]
+
+        # The path in the message makes it longer than 100 columns: only the alerts are cut.
+        assert "⚠ dr-rivera: calendar file" in first_line
+        assert "cache 87%" not in first_line
+        assert "queue 3 pending" not in first_line
+
+        await pilot.resize_terminal(len(alerts) + 150, 30)
+        await pilot.pause()
+        first_line = screen_text(app).splitlines()[0]
+        assert alerts in first_line
+        assert "cache 87%" in first_line
+        assert "queue 3 pending" in first_line
+
+
+async def test_provider_error_reported_once(config, tmp_path) -> None:
+    app, _ = make_app(config, chen_and_broken_rivera(config, tmp_path), clock=lambda: FIXTURE_NOW)
+    notified: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        notified.append((message, kwargs.get("severity", "information")))
+        notify(message, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_loaded(pilot)
+        problems = str(app.screen.query_one("#provider-problems", Static).content)
+        text = screen_text(app)
+
+        assert len(notified) == 1
+        message, severity = notified[0]
+        assert message.startswith("dr-rivera: ")
+        assert "not found" in message
+        assert severity == "warning"
+        assert problems.startswith("⚠ dr-rivera: ")
+        assert "not found" in problems
+        # The status line cuts the message; the lines under the grid wrap it in full.
+        region = app.screen.query_one("#provider-problems").region
+        shown = text.splitlines()[region.y : region.bottom]
+        assert "".join(problems.split()) == "".join("".join(shown).split())
+
+        await pilot.press("r")
+        await wait_loaded(pilot)
+        assert len(notified) == 1
 
 
 async def test_status_shows_practice_week_and_time(config, provider) -> None:

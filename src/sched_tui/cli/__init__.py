@@ -42,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sched-tui {__version__}")
     add_config_argument(parser)
+    from sched_tui.cli.week import parse_date
+
+    # A dest of its own, because the `week` subcommand has a --week option too.
+    parser.add_argument(
+        "--week",
+        metavar="YYYY-MM-DD",
+        dest="start_week",
+        type=parse_date,
+        default=None,
+        help="open the TUI on the week that contains this date "
+        "(default: today in the practice time zone)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

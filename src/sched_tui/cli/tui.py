@@ -18,6 +18,6 @@ def run_tui(args: argparse.Namespace) -> int:
     from sched_tui.tui.app import SchedApp
 
     log.info("TUI starting with config %s", config.source_label)
-    SchedApp(config).run()
+    SchedApp(config, initial_date=getattr(args, "start_week", None)).run()
     log.info("TUI stopped")
     return 0

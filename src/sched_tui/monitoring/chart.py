@@ -17,6 +17,9 @@ from sched_tui.monitoring.kpi import MinuteSeries
 
 # Lines drawn at most, so the chart stays legible; the busiest calls are kept.
 MAX_CALL_LINES = 4
+# One marker per line, in drawing order, so lines differ without colour (NO_COLOR,
+# 16-colour terminals). The error-rate line takes the marker after the last call's.
+SERIES_MARKERS = ("•", "x", "+", "o", "*")
 PINNED_CALL = "getAggregatedCalendar"
 
 _figure_lock = threading.Lock()
@@ -51,41 +54,60 @@ def render_chart(
     width = max(width, 20)
     height = max(height, 6)
     minutes_ago = [index - (series.minutes - 1) for index in range(series.minutes)]
+    lines = [(f"P95 {name} (ms)", series.p95_ms[name], 0) for name in chosen_calls(series, names)]
+    lines.append(("errors (%, right axis)", series.error_rate, 1))
     with _figure_lock:
         figure = plotext.figure
         figure.clear.all()
         try:
-            figure.plot_size(width, height)
             figure.theme("default" if color else "colorless")
-            drawn = 0
-            for name in chosen_calls(series, names):
-                drawn += _draw_line(figure, minutes_ago, series.p95_ms[name], f"P95 {name} ms", 0)
-            drawn += _draw_line(figure, minutes_ago, series.error_rate, "errors %", 1)
-            if drawn == 0:
+            # The names go in a text legend under the plot: plotext's own legend box
+            # hides a large part of a plot this small.
+            figure.legend(False)
+            drawn = []
+            for (label, values, yside), marker in zip(lines, SERIES_MARKERS, strict=False):
+                if _draw_line(figure, minutes_ago, values, marker, yside):
+                    drawn.append(f"{marker} {label}")
+            if not drawn:
                 return _empty(width, height)
+            legend = legend_lines(drawn, width)
+            figure.plot_size(width, max(height - len(legend), 4))
             if p95_threshold_ms is not None:
                 figure.line(p95_threshold_ms, orientation=0, relative=False, yside=0)
             if error_threshold_pct is not None:
                 figure.line(error_threshold_pct, orientation=0, relative=False, yside=1)
             figure.label("minutes ago", axis=0)
-            return str(figure.build().string(colorless=not color)).rstrip("\n")
+            plot = str(figure.build().string(colorless=not color)).rstrip("\n")
+            return "\n".join([plot, *legend])
         finally:
             figure.clear.all()
 
 
+def legend_lines(entries: Sequence[str], width: int) -> list[str]:
+    """Join legend entries ("• P95 x (ms)") into lines of at most `width` characters."""
+    lines: list[str] = []
+    for entry in entries:
+        if lines and len(lines[-1]) + 3 + len(entry) <= width:
+            lines[-1] += "   " + entry
+        else:
+            lines.append(entry[:width])
+    return lines
+
+
 def _draw_line(
-    figure: object, x: list[int], values: Sequence[float | None], label: str, yside: int
+    figure: object, x: list[int], values: Sequence[float | None], marker: str, yside: int
 ) -> int:
     points = [(x_value, y) for x_value, y in zip(x, values, strict=True) if y is not None]
     if not points:
         return 0
-    signal = figure.signal([p[0] for p in points], [p[1] for p in points], yside=yside)  # type: ignore[attr-defined]
+    signal = figure.signal(  # type: ignore[attr-defined]
+        [p[0] for p in points], [p[1] for p in points], marker=marker, yside=yside
+    )
     signal.lines()
     # Break the line where minutes without data were skipped.
     for index in range(1, len(points)):
         if points[index][0] - points[index - 1][0] > 1:
             signal.line(index, False)
-    signal.label(label)
     figure.draw(signal)  # type: ignore[attr-defined]
     return 1
 

@@ -415,18 +415,23 @@ def nearest_rank_p95(values: Iterable[float]) -> float | None:
     return ordered[math.ceil(0.95 * len(ordered)) - 1]
 
 
+def count_text(count: int, noun: str) -> str:
+    """Render a count with its noun in the singular or plural: "1 call", "37 calls"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_latency(item: Percentile) -> str:
     """Render a P95 as ``"412 ms (37 calls)"``, or ``"n/a (0 calls)"``."""
     if item.p95_ms is None or item.samples == 0:
         return "n/a (0 calls)"
-    return f"{item.p95_ms:.0f} ms ({item.samples} calls)"
+    return f"{item.p95_ms:.0f} ms ({count_text(item.samples, 'call')})"
 
 
 def format_error_rate(rate: ErrorRate) -> str:
     """Render an error rate as ``"4.2% (3 of 71 calls, 2 rate-limited)"`` or ``"n/a (0 calls)"``."""
     if rate.percent is None:
         return "n/a (0 calls)"
-    text = f"{rate.percent:.1f}% ({rate.failed} of {rate.calls} calls"
+    text = f"{rate.percent:.1f}% ({rate.failed} of {count_text(rate.calls, 'call')}"
     if rate.rate_limited:
         text += f", {rate.rate_limited} rate-limited"
     return text + ")"
@@ -441,4 +446,4 @@ def format_cache(cache: CacheRatio) -> str:
     """Render the cache hit ratio as ``"87% (412 lookups)"``, or ``"n/a (0 lookups)"``."""
     if cache.ratio is None:
         return "n/a (0 lookups)"
-    return f"{cache.ratio * 100:.0f}% ({cache.lookups} lookups)"
+    return f"{cache.ratio * 100:.0f}% ({count_text(cache.lookups, 'lookup')})"

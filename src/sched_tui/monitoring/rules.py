@@ -44,7 +44,7 @@ class Reading:
             return "n/a (0 calls)" if self.samples is not None else "n/a"
         text = format_value(rule, self.value)
         if self.samples is not None:
-            text += f" ({self.samples} calls)"
+            text += f" ({kpi.count_text(self.samples, 'call')})"
         return text
 
 

@@ -84,10 +84,15 @@ class SchedApp(App[int]):
         services: Services | None = None,
         services_factory: ServicesFactory | None = None,
         clock: Callable[[], datetime] | None = None,
+        initial_date: date | None = None,
     ) -> None:
-        """Create the app; `services` or `services_factory` replace `Services.start` (for tests)."""
+        """Create the app; `services` or `services_factory` replace `Services.start` (for tests).
+
+        The calendar opens on the week containing `initial_date`, or today when it is None.
+        """
         super().__init__()
         self.config = config
+        self.initial_date = initial_date
         self.services = ServicesHandle(config, services=services, factory=services_factory)
         self._clock = clock or (lambda: datetime.now(UTC))
         # Firing alerts, shown as banners on every screen.

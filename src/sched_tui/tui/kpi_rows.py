@@ -71,7 +71,7 @@ def kpi_rows(
         rows.append(
             KpiRow(
                 key=f"p95:{name}",
-                label=f"P95 {name} ({LATENCY_WINDOW_S // 60} min)",
+                label=f"P95 {LATENCY_WINDOW_S // 60} min {name}",
                 value=kpi.format_latency(snapshot.p95(name, LATENCY_WINDOW_S)),
                 points=_points(series.p95_ms.get(name, [])),
             )
@@ -89,7 +89,7 @@ def kpi_rows(
     rows.append(
         KpiRow(
             key="queue_depth",
-            label="Queue depth (sampled here)",
+            label="Queue depth (sampled)",
             value=kpi.format_queue_depth(snapshot.queue_depth),
             points=queue.points,
         )
@@ -98,7 +98,7 @@ def kpi_rows(
     rows.append(
         KpiRow(
             key="cache",
-            label="Cache hit ratio (sampled here)",
+            label="Cache hits (sampled)",
             value=kpi.format_cache(snapshot.cache),
             points=cache.points,
         )

@@ -16,7 +16,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from sched_tui.model import CalendarWeek, Filters, Week
 from sched_tui.tui import cache_actions
@@ -30,6 +30,7 @@ from sched_tui.tui.cache_marks import (
 from sched_tui.tui.cells import Cell, CellKey, GridShape
 from sched_tui.tui.lifecycle import ServicesUnavailable
 from sched_tui.tui.messages import FiltersChanged, WeekFailed, WeekLoaded, WeekQuery
+from sched_tui.tui.provider_problems import error_text, new_errors, problem_lines
 from sched_tui.tui.screens.base import AppScreen
 from sched_tui.tui.screens.calendar_writes import CalendarWrites
 from sched_tui.tui.widgets.detail_panel import DetailPanel
@@ -38,6 +39,9 @@ from sched_tui.tui.widgets.status_line import StatusLine
 from sched_tui.tui.widgets.week_grid import WeekGrid
 
 log = logging.getLogger(__name__)
+
+# Seconds a notification of a provider error stays up; the line under the grid keeps it.
+PROVIDER_ERROR_TIMEOUT_S = 15
 
 
 class CalendarScreen(CalendarWrites, AppScreen):
@@ -51,7 +55,9 @@ class CalendarScreen(CalendarWrites, AppScreen):
         Binding("b", "book", "Book", id="calendar.book"),
         # The keys below are kept out of the footer, which has no room to spare at
         # 80 columns; "?" lists them.
-        Binding("r", "refresh", "Refresh", show=False, id="calendar.refresh"),
+        # Reads through the cache, so data change only once their entries expire;
+        # "i" and "I" (admins) drop cached entries to force fresh data.
+        Binding("r", "refresh", "Reload", show=False, id="calendar.refresh"),
         Binding("m", "move_appointment", "Move", show=False, id="calendar.move"),
         Binding("x", "cancel_appointment", "Cancel appt", show=False, id="calendar.cancel"),
         Binding("s", "send_now", "Send now", show=False, id="queue.send_now"),
@@ -73,6 +79,8 @@ class CalendarScreen(CalendarWrites, AppScreen):
         self._generation = 0
         self._shown_generation = 0
         self.cache_sync = cache_actions.CacheSync(self)
+        # Provider name -> error message last notified, so each error pops up once.
+        self._reported_errors: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         """Build the status line, filters, grid, detail panel and footer."""
@@ -80,10 +88,11 @@ class CalendarScreen(CalendarWrites, AppScreen):
         practice = config.practice
         today = self.sched_app.today()
         self.shape = GridShape(practice.day_start, practice.day_end, practice.slot_minutes)
-        self.week = Week.containing(today, practice.tz)
+        self.week = Week.containing(self.sched_app.initial_date or today, practice.tz)
         yield StatusLine(id="status")
         yield FilterBar(config.ui.debounce_ms / 1000, id="filters")
         yield WeekGrid(self.shape, self.week, today, id="grid")
+        yield Static("", id="provider-problems", classes="-empty", markup=False)
         yield DetailPanel(id="detail")
         yield Footer(show_command_palette=False)
 
@@ -134,7 +143,7 @@ class CalendarScreen(CalendarWrites, AppScreen):
         grid.move_cursor((today.weekday(), grid.cursor[1]))
 
     def action_refresh(self) -> None:
-        """Fetch the shown week again and repaint only the cells that changed."""
+        """Read the shown week again through the cache and repaint only the cells that changed."""
         self._request()
 
     def action_invalidate_therapist(self) -> None:
@@ -236,10 +245,7 @@ class CalendarScreen(CalendarWrites, AppScreen):
         status.set_segment("state", refreshing_text(calendar))
         status.set_segment("as-of", as_of_text(calendar))
         # Provider messages often start with the provider's name already; show it once.
-        alerts = [
-            f"⚠ {error.provider}: {error.message.removeprefix(error.provider + ': ')}"
-            for error in calendar.errors
-        ]
+        alerts = [f"⚠ {error_text(error)}" for error in calendar.errors]
         alerts += stale_alerts(calendar)
         # Skipped data is counted here; the log and `sched-tui week` give each reason.
         skipped: dict[str, int] = {}
@@ -250,6 +256,21 @@ class CalendarScreen(CalendarWrites, AppScreen):
             for provider, count in skipped.items()
         ]
         status.set_segment("alerts", "  ".join(alerts), alert=bool(alerts))
+        self._show_problems(calendar)
+
+    def _show_problems(self, calendar: CalendarWeek) -> None:
+        """List the week's provider problems under the grid; notify each new error once."""
+        problems = self.query_one("#provider-problems", Static)
+        text = "\n".join(problem_lines(calendar))
+        if str(problems.content) != text:
+            problems.update(text)
+            problems.set_class(not text, "-empty")
+        for error in new_errors(calendar, self._reported_errors):
+            self.sched_app.notify(
+                error_text(error),
+                severity="warning",
+                timeout=PROVIDER_ERROR_TIMEOUT_S,
+            )
 
     def _show_detail(self, key: CellKey) -> None:
         day, row = key

@@ -69,7 +69,7 @@ class QueueScreen(AppScreen):
         Binding("r", "retry", "Retry failed", id="queue.retry"),
         Binding("c", "cancel_job", "Cancel pending", id="queue.cancel"),
         Binding("s", "send_now", "Send now", id="queue.send_now"),
-        Binding("escape,w", "back", "Calendar", key_display="w", id="queue.back"),
+        Binding("escape,w", "back", "Calendar", id="queue.back"),
     ]
 
     def __init__(self) -> None:

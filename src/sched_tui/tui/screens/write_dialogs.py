@@ -71,8 +71,10 @@ class BookingForm:
 class BookingScreen(ModalScreen[BookingForm | None]):
     """The booking form for one open slot, or one of several in a cell.
 
-    Enter in any field or ctrl+s books; Escape closes without booking. Invalid
-    fields are named below the form and nothing is queued.
+    The line under the heading always names the chosen slot. With several
+    slots, the form opens on the slot list, and the line follows its
+    highlight. Enter in any field or ctrl+s books; Escape closes without
+    booking. Invalid fields are named below the form and nothing is queued.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,31 +88,52 @@ class BookingScreen(ModalScreen[BookingForm | None]):
         self.slots = list(slots)
 
     def compose(self) -> ComposeResult:
-        """Build the slot list (when there is a choice), the patient fields and the buttons."""
+        """Build the heading, the chosen slot, the slot list, the labelled fields and the buttons.
+
+        The slot list exists only when there is more than one slot.
+        """
         with Vertical(id="booking-dialog", classes="write-dialog"):
             yield Label(self.heading, id="booking-heading")
+            yield Static(_slot_line(self.slots[0]), id="booking-slot-line", markup=False)
+            if len(self.slots) > 1:
+                slot_list = OptionList(*self.slots, id="booking-slot", compact=True)
+                slot_list.highlighted = 0
+                yield slot_list
             with VerticalScroll(id="booking-fields"):
-                if len(self.slots) > 1:
-                    yield Label("Slot")
-                    slot_list = OptionList(*self.slots, id="booking-slot")
-                    slot_list.highlighted = 0
-                    yield slot_list
-                else:
-                    yield Static(self.slots[0], id="booking-slot-text", markup=False)
-                yield Label("Patient type")
-                yield Input("existing", placeholder="existing or new", id="booking-patient_type")
+                yield from _field_row(
+                    "Patient type",
+                    Input("existing", placeholder="existing or new", id="booking-patient_type"),
+                )
                 for name, label in patient_field_labels().items():
-                    yield Label(label.capitalize())
-                    yield Input(placeholder=_PLACEHOLDERS.get(name, ""), id=f"booking-{name}")
-                yield Label(f"Notes (at most {MAX_NOTES_CHARS} characters)")
-                yield Input(max_length=MAX_NOTES_CHARS, id="booking-notes")
-            yield Static("", id="booking-error", markup=False)
+                    placeholder = _PLACEHOLDERS.get(name, "")
+                    yield from _field_row(
+                        label.capitalize(), Input(placeholder=placeholder, id=f"booking-{name}")
+                    )
+                yield from _field_row(
+                    f"Notes (≤ {MAX_NOTES_CHARS} chars)",
+                    Input(max_length=MAX_NOTES_CHARS, id="booking-notes"),
+                )
+            yield Static("", id="booking-error", classes="-empty", markup=False)
             with Horizontal(classes="write-buttons"):
-                yield Button("Book (ctrl+s)", id="booking-book", variant="primary")
-                yield Button("Back (esc)", id="booking-back")
+                yield Button("Book (ctrl+s)", id="booking-book", variant="primary", compact=True)
+                yield Button("Back (esc)", id="booking-back", compact=True)
 
     def on_mount(self) -> None:
-        """Focus the first patient field."""
+        """Focus the slot list when there is a choice, else the first patient field."""
+        if len(self.slots) > 1:
+            self.query_one("#booking-slot", OptionList).focus()
+        else:
+            self.query_one("#booking-first_name", Input).focus()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """Name the highlighted slot in the line under the heading."""
+        event.stop()
+        line = _slot_line(self.slots[event.option_index])
+        self.query_one("#booking-slot-line", Static).update(line)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a slot keeps it and moves on to the patient fields."""
+        event.stop()
         self.query_one("#booking-first_name", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -138,7 +161,9 @@ class BookingScreen(ModalScreen[BookingForm | None]):
             if patient_type not in ("existing", "new"):
                 raise ValueError("patient type is invalid; expected existing or new")
         except ValueError as error:
-            self.query_one("#booking-error", Static).update(f"✗ {error}")
+            message = self.query_one("#booking-error", Static)
+            message.update(f"✗ {error}")
+            message.remove_class("-empty")
             return
         index = 0
         if len(self.slots) > 1:
@@ -148,3 +173,13 @@ class BookingScreen(ModalScreen[BookingForm | None]):
     def action_dismiss_none(self) -> None:
         """Close without booking."""
         self.dismiss(None)
+
+
+def _slot_line(slot: str) -> str:
+    return f"Slot: {slot}"
+
+
+def _field_row(label: str, field: Input) -> ComposeResult:
+    """Yield one form row: the label on the left, its field on the same line."""
+    field.compact = True
+    yield Horizontal(Label(label, classes="booking-label"), field, classes="booking-row")

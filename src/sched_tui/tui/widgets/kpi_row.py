@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
@@ -20,7 +22,7 @@ class KpiRowView(Horizontal):
         """Create the label, the value and the sparkline."""
         yield Static(self.row.label, classes="kpi-label", markup=False)
         yield Static(self.row.value, classes="kpi-value", markup=False)
-        yield Sparkline(list(self.row.points), classes="kpi-sparkline")
+        yield Sparkline(sparkline_data(self.row.points), classes="kpi-sparkline")
 
     @property
     def value_text(self) -> str:
@@ -36,5 +38,14 @@ class KpiRowView(Horizontal):
         if row.value != self.row.value:
             self.query_one(".kpi-value", Static).update(row.value)
         if row.points != self.row.points:
-            self.query_one(Sparkline).data = list(row.points)
+            self.query_one(Sparkline).data = sparkline_data(row.points)
         self.row = row
+
+
+def sparkline_data(points: Sequence[float]) -> list[float]:
+    """Return the values to draw; fewer than two draw as an empty baseline.
+
+    Textual 8.2.8 draws a single value as full-height bars, which would show a
+    queue depth of 0 as a maximum.
+    """
+    return list(points) if len(points) >= 2 else []

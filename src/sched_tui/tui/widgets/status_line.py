@@ -3,10 +3,16 @@
 Segments fixed here: practice, week, as-of time, loading state and provider
 alerts. Later features add their own (for example "cache" or "queue") with
 `set_segment`, which creates a segment the first time it is named.
+
+Alerts come first when the line is short: segments added later are hidden,
+the most recently added first, until the alerts fit in full. The alerts are
+cut with an ellipsis only when no such segment is left to hide.
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
@@ -14,15 +20,26 @@ from textual.widgets import Static
 
 # Segments composed up front, in display order; later ones are appended after these.
 BUILT_IN_SEGMENTS = ("practice", "week", "as-of", "state", "alerts")
+# Cells around each segment's text: its left and right padding in app.tcss.
+SEGMENT_PADDING = 2
 
 
 class StatusLine(Horizontal):
     """One line of short facts about what the screen shows."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # Text of every segment, by name, in display order.
+        self._texts: dict[str, str] = dict.fromkeys(BUILT_IN_SEGMENTS, "")
+
     def compose(self) -> ComposeResult:
         """Create the built-in segments, all empty."""
         for name in BUILT_IN_SEGMENTS:
             yield Static("", id=f"status-{name}", classes="status-segment -empty", markup=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Decide again which added segments make room for the alerts."""
+        self._make_room_for_alerts()
 
     def set_segment(self, name: str, text: str, *, alert: bool = False) -> None:
         """Show `text` in segment `name` (hidden when empty); `alert` styles it as a warning."""
@@ -34,6 +51,24 @@ class StatusLine(Horizontal):
         segment.update(text)
         segment.set_class(not text, "-empty")
         segment.set_class(alert, "-alert")
+        self._texts[name] = text
+        self._make_room_for_alerts()
+
+    def _make_room_for_alerts(self) -> None:
+        """Hide added segments, the latest first, while the alerts do not fit in full."""
+        width = self.size.width
+        needed = sum(cell_len(text) + SEGMENT_PADDING for text in self._texts.values() if text)
+        added = [name for name in self._texts if name not in BUILT_IN_SEGMENTS]
+        hidden: set[str] = set()
+        if self._texts["alerts"] and width > 0:
+            for name in reversed(added):
+                if needed <= width:
+                    break
+                if self._texts[name]:
+                    hidden.add(name)
+                    needed -= cell_len(self._texts[name]) + SEGMENT_PADDING
+        for name in added:
+            self.query_one(f"#status-{name}", Static).set_class(name in hidden, "-crowded")
 
     def segment_text(self, name: str) -> str:
         """Return the text segment `name` shows, or "" when it does not exist."""
