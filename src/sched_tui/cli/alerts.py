@@ -10,7 +10,7 @@ import sys
 from datetime import tzinfo
 from pathlib import Path
 
-from sched_tui.cli.common import UsageError, load_config_or_fail
+from sched_tui.cli.common import load_config_or_fail
 from sched_tui.cli.kpi import format_time
 from sched_tui.config import Config
 from sched_tui.monitoring.rules import export_prometheus_rules
@@ -60,19 +60,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     ack.set_defaults(handler=run_ack)
 
 
-def _config(args: argparse.Namespace) -> Config | None:
-    try:
-        return load_config_or_fail(args)
-    except UsageError as error:
-        print(f"sched-tui: {error}", file=sys.stderr)
-        return None
-
-
 def run_export(args: argparse.Namespace) -> int:
     """Print or write the Prometheus rules file."""
-    config = _config(args)
-    if config is None:
-        return 2
+    config = load_config_or_fail(args)
     text = export_prometheus_rules(config.monitoring.alerts, config.monitoring.min_samples)
     if not args.output:
         sys.stdout.write(text)
@@ -87,9 +77,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_history(args: argparse.Namespace) -> int:
     """Print the latest firings."""
-    config = _config(args)
-    if config is None:
-        return 2
+    config = load_config_or_fail(args)
     try:
         entries = asyncio.run(_history(config, args.limit, args.rule))
     except sqlite3.Error as error:
@@ -113,9 +101,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_ack(args: argparse.Namespace) -> int:
     """Acknowledge a firing alert."""
-    config = _config(args)
-    if config is None:
-        return 2
+    config = load_config_or_fail(args)
     names = [rule.name for rule in config.monitoring.alerts]
     if args.rule not in names:
         known = ", ".join(names) or "none configured"
