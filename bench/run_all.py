@@ -1,7 +1,7 @@
 """Run every benchmark in this folder, one after the other.
 
 Each script prints its own figures as ratios against a baseline measured in
-the same run; this runner only starts them and reports which ones failed.
+the same run. This runner only starts them and reports which ones failed.
 Usage: ``python bench/run_all.py [NAME ...]`` with names such as ``cache``.
 """
 

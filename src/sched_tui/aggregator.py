@@ -101,7 +101,7 @@ class Aggregator:
         results = []
         for provider, task in zip(self.providers, tasks, strict=True):
             if task.cancelled():
-                message = f"no answer within the calendar deadline of {self.deadline_s:g} s"
+                message = f"timed out at the calendar deadline of {self.deadline_s:g} s"
                 log.warning("provider %s failed: %s", provider.name, message)
                 results.append(_ProviderResult(error=provider_error(provider.name, message)))
             else:

@@ -192,7 +192,7 @@ class CalendarWeek:
     appointments: tuple[Appointment, ...] = ()
     slots: tuple[Slot, ...] = ()
     errors: tuple[ProviderError, ...] = ()
-    # Providers that answered but skipped part of their data, with the reason.
+    # Providers that responded but skipped part of their data, with the reason.
     warnings: tuple[ProviderError, ...] = ()
     fetched_at: datetime | None = None
     # Providers whose data came from an expired cache entry because a refresh failed,

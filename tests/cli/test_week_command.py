@@ -227,8 +227,8 @@ def test_skipped_event_reported_as_warning(
 
     status, week = run_json(capsys, "--config", str(config), "--week", "2024-03-05")
 
-    # The event in a zone nobody can resolve is skipped, never read as UTC, and
-    # the week says so without counting the provider as failed.
+    # The event in an unresolvable zone is skipped, never read as UTC, and the
+    # week reports it as a warning without counting the provider as failed.
     assert status == 0
     assert [a["summary"] for a in week["appointments"]] == ["Kept"]
     assert [w["provider"] for w in week["warnings"]] == ["dr-keller"]

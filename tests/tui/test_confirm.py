@@ -1,4 +1,4 @@
-"""The confirmation dialog: keys and buttons answer, "No" is the default."""
+"""The confirmation dialog: keys and buttons choose, and "No" is the default."""
 
 from __future__ import annotations
 

@@ -81,8 +81,8 @@ def run(args: argparse.Namespace) -> int:
 async def fetch_week(config: Config, day: date, filters: Filters) -> CalendarWeek:
     """Build the providers from the config and fetch the week that contains `day`.
 
-    The reads go through the same cache as the TUI's; a one-shot command starts
-    with it empty, so every read reaches the providers, and opens no database.
+    The reads go through the same cache as the TUI's. A one-shot command starts
+    with an empty cache and opens no database, so every read reaches the providers.
     """
     services = await Services.start(config, open_db=False)
     try:

@@ -125,9 +125,9 @@ class SandboxFaults:
     rate_limit_rate: float = 0.0
     # Retry-After value sent with those 429 responses, in seconds.
     retry_after_s: int = 1
-    # Share of requests answered 503.
+    # Share of requests that get a 503 response.
     error_rate: float = 0.0
-    # Share of requests that never answer before the client's timeout.
+    # Share of requests that get no response before the client's timeout.
     timeout_rate: float = 0.0
     # Seed of the random draws, so a fault pattern can be replayed.
     seed: int | None = None

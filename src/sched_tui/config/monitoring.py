@@ -28,7 +28,7 @@ from sched_tui.config.reader import Table
 #   error_rate          failed external calls and backend functions, in % of all
 #                       calls with an outcome; 429 responses are not failures
 #   p95_latency_ms      95th percentile latency of the call named by `call`, in ms
-#   rate_limited_calls  calls answered 429 within the window
+#   rate_limited_calls  calls that got a 429 response within the window
 #   queue_depth         pending jobs in the write queue
 #   cache_hit_ratio     cache hits over hits plus misses, from 0 to 1
 KPI_KINDS = ("error_rate", "p95_latency_ms", "rate_limited_calls", "queue_depth", "cache_hit_ratio")

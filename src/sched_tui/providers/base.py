@@ -18,11 +18,11 @@ class ProviderFailure(Exception):
 
 
 class ProviderUnavailable(ProviderFailure):
-    """The provider could not be reached, timed out or answered with a 5xx."""
+    """The provider could not be reached, timed out or returned a 5xx status."""
 
 
 class ProviderRateLimited(ProviderFailure):
-    """The provider answered 429; `retry_after` is the wait it asked for, in seconds."""
+    """The provider returned 429; `retry_after` is the wait it requested, in seconds."""
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -30,7 +30,7 @@ class ProviderRateLimited(ProviderFailure):
 
 
 class ProviderRejected(ProviderFailure):
-    """The provider answered with a 4xx other than 429: retrying will not help."""
+    """The provider returned a 4xx other than 429, so retrying will not help."""
 
     def __init__(self, message: str, status_code: int | None = None) -> None:
         super().__init__(message)
@@ -38,7 +38,7 @@ class ProviderRejected(ProviderFailure):
 
 
 class MalformedData(ProviderFailure):
-    """The provider answered, but its response or calendar could not be read."""
+    """The provider responded, but its response or calendar could not be read."""
 
 
 @runtime_checkable
@@ -46,7 +46,7 @@ class Provider(Protocol):
     """An asynchronous source of therapists, services, open slots and appointments.
 
     Every datetime a provider returns is timezone-aware. `fetch_week` returns an
-    entry for every requested therapist id the provider knows, even when empty.
+    entry for every requested therapist id the provider has, even when empty.
     """
 
     name: str

@@ -333,7 +333,7 @@ class Processor:
             job.target_system, now + wait, f"HTTP 429 for {job.describe()}"
         )
         log.warning(
-            "%s: target answered 429; %s paused for %.1f s",
+            "%s: target returned 429; %s paused for %.1f s",
             job.describe(),
             job.target_system,
             until - now,
@@ -384,7 +384,7 @@ class Processor:
             self._lost(job, report)
 
     def _lost(self, job: Job, report: PassReport) -> None:
-        # Another worker took the job over after this lease expired; its outcome stands.
+        # Another worker took the job over after this lease expired, so its outcome is kept.
         log.warning(
             "%s: lease lost before the outcome was recorded; outcome dropped", job.describe()
         )

@@ -71,7 +71,7 @@ class SchedApp(App[int]):
         Binding("question_mark", "toggle_keys", "Keys", key_display="?", id="app.keys"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("A", "switch_mode('alerts')", "Alert history", show=False, id="app.alert_history"),
-        # Firing banners say "a: acknowledge".
+        # Firing banners show "a: acknowledge".
         Binding("a", "acknowledge_alerts", "Ack alerts", show=False, id="app.acknowledge_alerts"),
         # Admin-only, so kept out of the footer like "i" on the calendar.
         Binding("I", "invalidate_all", "Invalidate all", show=False, id="cache.invalidate_all"),

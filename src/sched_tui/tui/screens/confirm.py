@@ -41,10 +41,10 @@ class ConfirmScreen(ModalScreen[bool]):
         self.query_one("#confirm-no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Answer with the button pressed."""
+        """Dismiss with the choice of the button pressed."""
         event.stop()
         self.dismiss(event.button.id == "confirm-yes")
 
     def action_answer(self, answer: bool) -> None:
-        """Answer from a key binding."""
+        """Dismiss with the choice of a key binding."""
         self.dismiss(answer)
