@@ -17,6 +17,9 @@ from sched_tui.sandbox.server import BackgroundServer
 ID_ENV = "SCHED_TUI_TEST_QUEUE_ZOCDOC_ID"
 SECRET_ENV = "SCHED_TUI_TEST_QUEUE_ZOCDOC_SECRET"
 BOOKINGS = "/v1/appointments"
+RESCHEDULES = "/v1/appointments/reschedule"
+CANCELS = "/v1/appointments/cancel"
+WRITES = (BOOKINGS, RESCHEDULES, CANCELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +39,14 @@ class RecordingApp:
     """ASGI wrapper that logs every request with its wall-clock arrival time.
 
     `delays` lists the seconds by which to hold the next booking POSTs before the sandbox
-    sees them; a held request still books after its client gave up, as a slow
-    server would.
+    sees them, and `holds` does the same for any write path; a held request still
+    takes effect after its client gave up, as a slow server would.
     """
 
     app: Any
     arrivals: list[Arrival] = field(default_factory=list)
-    delays: list[float] = field(default_factory=list)
-    # Idempotency keys of booking POSTs as they arrive, before any hold.
+    holds: dict[str, list[float]] = field(default_factory=dict)
+    # Idempotency keys of booking POSTs whose whole body arrived, before any hold.
     booking_keys_seen: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -63,14 +66,18 @@ class RecordingApp:
                         answer["retry_after"] = value.decode()
             await send(message)
 
-        delay = 0.0
-        if scope["method"] == "POST" and scope["path"] == BOOKINGS:
-            with self.lock:
-                delay = self.delays.pop(0) if self.delays else 0.0
-                self.booking_keys_seen.append(headers.get("idempotency-key"))
-        if delay:
-            # Read the body first, so the held request still books after its client left.
-            receive = await _buffered(receive)
+        if scope["method"] == "POST" and scope["path"] in WRITES:
+            # Read the whole body first: a held request then still books after its
+            # client left, and a key counts as seen only once the server has the
+            # complete request, not when a client that is killed mid-send began it.
+            receive, complete = await _buffered(receive)
+            delay = 0.0
+            if complete:
+                with self.lock:
+                    waiting = self.holds.get(scope["path"])
+                    delay = waiting.pop(0) if waiting else 0.0
+                    if scope["path"] == BOOKINGS:
+                        self.booking_keys_seen.append(headers.get("idempotency-key"))
             await asyncio.sleep(delay)
         await self.app(scope, receive, capture)
         with self.lock:
@@ -85,11 +92,20 @@ class RecordingApp:
                 )
             )
 
+    @property
+    def delays(self) -> list[float]:
+        """Holds for the next booking POSTs, in seconds."""
+        return self.holds.setdefault(BOOKINGS, [])
+
     def bookings(self) -> list[Arrival]:
         """Return the booking POSTs received so far, in arrival order."""
+        return self.posts(BOOKINGS)
+
+    def posts(self, path: str) -> list[Arrival]:
+        """Return the POSTs to `path` that got a response so far, in arrival order."""
         with self.lock:
             return sorted(
-                (a for a in self.arrivals if a.method == "POST" and a.path == BOOKINGS),
+                (a for a in self.arrivals if a.method == "POST" and a.path == path),
                 key=lambda arrival: arrival.at,
             )
 
@@ -161,21 +177,26 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, description: str
         time.sleep(0.01)
 
 
-async def _buffered(receive: Any) -> Any:
-    """Read a whole request body now and return a `receive` that replays it."""
+async def _buffered(receive: Any) -> tuple[Any, bool]:
+    """Read the whole request body now.
+
+    Returns a `receive` that replays it, and whether the body arrived complete
+    (False when the client disconnected first).
+    """
     messages = []
     while True:
         message = await receive()
         messages.append(message)
         if message["type"] != "http.request" or not message.get("more_body"):
             break
+    complete = messages[-1]["type"] == "http.request"
 
     async def replay() -> dict[str, Any]:
         if messages:
             return messages.pop(0)
         return {"type": "http.disconnect"}
 
-    return replay
+    return replay, complete
 
 
 def _booking(location: str, reason_id: str, start: Any, index: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -214,3 +215,28 @@ def test_cli_serves_sandbox() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_client_leaving_mid_body_is_not_an_error(
+    sandbox: RunningSandbox, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that closes its connection halfway through a body gets no traceback logged."""
+    caplog.set_level(logging.INFO)
+    host, port = sandbox.url.removeprefix("http://").split(":")
+    head = (
+        "POST /v1/appointments HTTP/1.1\r\n"
+        f"Host: {host}\r\n"
+        f"Authorization: {http.headers['Authorization']}\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 400\r\n\r\n"
+        '{"appointment_type": "prov'
+    )
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(head.encode())
+
+    give_up = time.monotonic() + 10
+    while not any("closed the connection" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < give_up, "the sandbox never noticed the client leave"
+        time.sleep(0.01)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -31,6 +32,8 @@ MAX_IDS_PER_CALL = 50
 MAX_AVAILABILITY_DAYS = 31
 
 Handler = Callable[[Request, SandboxState], Awaitable[Response]]
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -130,8 +133,21 @@ def _endpoint(
             return JSONResponse(
                 payloads.error_result(error.message, error.field), error.status_code
             )
+        except ClientDisconnect:
+            return _client_left(request)
 
     return endpoint
+
+
+def _client_left(request: Request) -> Response:
+    # A client that closes its connection mid-body is routine (a killed worker, a
+    # timeout); the response is never read, and a traceback would only alarm.
+    log.info(
+        "%s %s: the client closed the connection before sending its whole body",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=400)
 
 
 def _admin(state: SandboxState, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -140,6 +156,8 @@ def _admin(state: SandboxState, handler: Handler) -> Callable[[Request], Awaitab
             return await handler(request, state)
         except (ApiError, ValueError, TypeError) as error:
             return JSONResponse(payloads.error_result(str(error)), 400)
+        except ClientDisconnect:
+            return _client_left(request)
 
     return endpoint
 
