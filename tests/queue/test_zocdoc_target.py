@@ -11,10 +11,17 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from queue_sandbox import ID_ENV, SECRET_ENV, QueueSandbox, start_sandbox
+from queue_sandbox import (
+    CANCELS,
+    ID_ENV,
+    RESCHEDULES,
+    SECRET_ENV,
+    QueueSandbox,
+    start_sandbox,
+)
 
 from sched_tui.config import ProviderConfig, QueueConfig
-from sched_tui.queue import NewJob, Processor, QueueStore, Status, parse_retry_after
+from sched_tui.queue import Job, NewJob, Processor, QueueStore, Status, parse_retry_after
 from sched_tui.queue.zocdoc import ZocdocTarget
 from sched_tui.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
@@ -161,6 +168,90 @@ async def test_slow_call_books_once(
         == payload["data"]["patient"]["developer_patient_id"]
     ]
     assert len(ours) == 1
+
+
+async def test_slow_reschedule_is_reconciled_not_resent(
+    sandbox: QueueSandbox, target: ZocdocTarget, real_store: QueueStore
+) -> None:
+    """A reschedule that times out but took effect is found on the retry and not sent again."""
+    booked, moved_to = _same_therapist_slots(sandbox)
+    created = await target.provider.create_appointment(booked, "reschedule-test-booking")
+    appointment_id = created["appointment_id"]
+    new_start = moved_to["data"]["start_time"]
+    payload = {"appointment_id": appointment_id, "start_time": new_start}
+
+    stored = await _send_held_past_lease(sandbox, target, real_store, "reschedule", payload)
+
+    assert stored.status is Status.PROCESSED
+    assert stored.result is not None
+    assert stored.result.get("reconciled") is True
+    assert len(sandbox.recorder.posts(RESCHEDULES)) == 1
+    moved = sandbox.state.appointment(appointment_id)
+    assert moved.start == datetime.fromisoformat(new_start)
+
+
+async def test_slow_cancel_is_reconciled_not_resent(
+    sandbox: QueueSandbox, target: ZocdocTarget, real_store: QueueStore
+) -> None:
+    """A cancel that times out but took effect is found on the retry and not sent again."""
+    [booking] = sandbox.booking_payloads(1)
+    created = await target.provider.create_appointment(booking, "cancel-test-booking")
+    appointment_id = created["appointment_id"]
+
+    stored = await _send_held_past_lease(
+        sandbox, target, real_store, "cancel", {"appointment_id": appointment_id}
+    )
+
+    assert stored.status is Status.PROCESSED
+    assert stored.result is not None
+    assert stored.result.get("reconciled") is True
+    assert stored.result.get("appointment_status") == "cancelled"
+    assert len(sandbox.recorder.posts(CANCELS)) == 1
+    assert sandbox.state.appointment(appointment_id).status == "cancelled"
+
+
+async def _send_held_past_lease(
+    sandbox: QueueSandbox,
+    target: ZocdocTarget,
+    store: QueueStore,
+    operation: str,
+    payload: dict[str, object],
+) -> Job:
+    """Queue one write, hold its request past the lease, let it land, then drain the queue.
+
+    Returns the job as stored at the end.
+    """
+    path = {"reschedule": RESCHEDULES, "cancel": CANCELS}[operation]
+    settings = replace(FAST, lease_s=1.0, call_timeout_s=0.8)
+    job = await store.enqueue("zocdoc", operation, payload)
+    sandbox.recorder.holds[path] = [settings.lease_s + 0.5]
+    processor = Processor(store, {"zocdoc": target}, settings)
+
+    await processor.run_once()
+    assert (await store.get(job.job_id)).ambiguous
+    await _wait_for_responses(sandbox, path, 1)
+    await _drain_until_done(processor, store, 1)
+    return await store.get(job.job_id)
+
+
+def _same_therapist_slots(sandbox: QueueSandbox) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """Return two booking bodies for the same therapist and visit reason, at different times."""
+    payloads = sandbox.booking_payloads(12)
+    first = payloads[0]["data"]
+    for other in payloads[1:]:
+        data = other["data"]
+        same = ("provider_location_id", "visit_reason_id")
+        if all(data[key] == first[key] for key in same):
+            return payloads[0], other
+    raise AssertionError("the sandbox offered one therapist no second slot")
+
+
+async def _wait_for_responses(sandbox: QueueSandbox, path: str, count: int) -> None:
+    """Wait until the server has responded to `count` POSTs to `path`, held ones included."""
+    deadline = time.monotonic() + 10
+    while len(sandbox.recorder.posts(path)) < count:
+        assert time.monotonic() < deadline, f"{path} got no response within 10 s"
+        await _sleep(0.02)
 
 
 async def _drain_until_done(processor: Processor, store: QueueStore, processed: int) -> None:
