@@ -311,3 +311,37 @@ async def test_outage_retries_are_spread(
 async def _until(condition: Callable[[], bool]) -> None:
     while not condition():  # noqa: ASYNC110 - polls state that no event signals
         await asyncio.sleep(0.001)
+
+
+async def test_processor_purges_at_most_hourly(
+    store: QueueStore, clock: FakeClock, make_processor: MakeProcessor
+) -> None:
+    """Finished jobs past keep_finished_days go, in one purge per hour per processor."""
+    ten_seconds = 10 / 86_400
+    processor = make_processor({"zocdoc": ScriptedTarget(clock)}, keep_finished_days=ten_seconds)
+    await store.enqueue("zocdoc", "create", create_payload(1))
+    await processor.run_once()
+    clock.advance(11)
+    assert await processor.purge_if_due() == 1
+
+    second = await store.enqueue("zocdoc", "create", create_payload(2))
+    await processor.run_once()
+    clock.advance(11)
+    assert await processor.purge_if_due() == 0
+    assert [job.job_id for job in await store.list_jobs(limit=10)] == [second.job_id]
+
+    clock.advance(3600)
+    assert await processor.purge_if_due() == 1
+    assert await store.list_jobs(limit=10) == []
+
+
+async def test_keep_finished_days_zero_keeps_everything(
+    store: QueueStore, clock: FakeClock, make_processor: MakeProcessor
+) -> None:
+    await store.enqueue("zocdoc", "create", create_payload(1))
+    processor = make_processor({"zocdoc": ScriptedTarget(clock)}, keep_finished_days=0)
+    await processor.run_once()
+    clock.advance(400 * 86_400)
+
+    assert await processor.purge_if_due() == 0
+    assert len(await store.list_jobs(limit=10)) == 1

@@ -312,3 +312,31 @@ async def test_lock_held_too_long_raises_queue_busy(db_path: Path, clock: FakeCl
     finally:
         blocker.close()
         await store.aclose()
+
+
+async def test_purge_keeps_unsettled_and_recent_jobs(store: QueueStore, clock: FakeClock) -> None:
+    """Old processed and staff-cancelled jobs are deleted. Pending, failed and recent ones stay."""
+    old_done, old_cancelled, old_failed, old_pending = [
+        await store.enqueue("zocdoc", "create", create_payload(i)) for i in range(4)
+    ]
+    [done] = await store.claim(1, lease_s=10)
+    await store.complete(done)
+    await store.cancel(old_cancelled.job_id)
+    [failing, postponed] = await store.claim(2, lease_s=10)
+    await store.fail(failing, "ProviderRejected (HTTP 400): bad slot")
+    await store.retry_later(postponed, "ProviderUnavailable: 503", clock.now() + 60 * 86_400)
+    clock.advance(31 * 86_400)
+    recent = await store.enqueue("zocdoc", "create", create_payload(9))
+    [recent_claim] = await store.claim(1, lease_s=10)
+    await store.complete(recent_claim)
+    events_before = await store.events_after(0)
+
+    deleted = await store.purge_finished(30 * 86_400, chunk=1)
+
+    assert done.job_id == old_done.job_id
+    assert failing.job_id == old_failed.job_id
+    assert deleted == 2
+    left = {job.job_id for job in await store.list_jobs(limit=100)}
+    assert left == {old_failed.job_id, old_pending.job_id, recent.job_id}
+    assert len(events_before) == 4
+    assert [event.job_id for event in await store.events_after(0)] == [recent.job_id]

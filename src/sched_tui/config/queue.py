@@ -50,6 +50,10 @@ class QueueConfig:
     busy_retry_s: float = 30.0
     # Requests per second to a target that has no entry in rate_limits; 0 means no limit.
     default_rate_limit_per_s: float = 5.0
+    # Days a processed (or staff-cancelled) job stays in the database for the
+    # queue pane and `queue list`; 0 keeps them forever. Failed jobs stay until
+    # staff retry or cancel them.
+    keep_finished_days: float = 30.0
     # ``[queue.rate_limits]``: requests per second per target name; 0 means no limit.
     # The limit is shared by every processor on the database.
     rate_limits: Mapping[str, float] = field(default_factory=dict)
@@ -90,5 +94,6 @@ def parse_queue(root: Table) -> QueueConfig:
         backoff_cap_s=backoff_cap_s,
         busy_retry_s=table.number("busy_retry_s", 30.0, 0.1, 3600),
         default_rate_limit_per_s=table.number("default_rate_limit_per_s", 5.0, 0.0, 10_000),
+        keep_finished_days=table.number("keep_finished_days", 30.0, 0.0, 36_500),
         rate_limits=rate_limits,
     )

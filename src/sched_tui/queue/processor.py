@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # HTTP statuses after which resending the same request cannot succeed.
 PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 409, 422})
 
+# Seconds between purges of old finished jobs by one processor.
+_PURGE_EVERY_S = 3600.0
+
 # Upper bound on batches in one `drain_now`, so a job that keeps becoming due
 # again at once (a zero backoff draw) cannot keep the drain running.
 _MAX_DRAIN_BATCHES = 1000
@@ -110,6 +113,7 @@ class Processor:
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._next_purge_at = 0.0
 
     # Lifecycle -------------------------------------------------------------
 
@@ -154,6 +158,7 @@ class Processor:
     async def _guarded_pass(self) -> None:
         try:
             await self.run_once()
+            await self.purge_if_due()
         except QueueError as error:
             log.warning("queue pass skipped: %s", error)
         except Exception:
@@ -191,6 +196,19 @@ class Processor:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._wake.clear()
+
+    async def purge_if_due(self) -> int:
+        """Delete finished jobs past ``keep_finished_days``, at most once per hour.
+
+        Several processors on one database may each purge. Deleting is
+        idempotent, so a second purge costs only a scan. Returns the number deleted.
+        """
+        keep_days = self.settings.keep_finished_days
+        now = self.clock.now()
+        if keep_days <= 0 or now < self._next_purge_at:
+            return 0
+        self._next_purge_at = now + _PURGE_EVERY_S
+        return await self.store.purge_finished(keep_days * 86_400)
 
     # Passes ----------------------------------------------------------------
 

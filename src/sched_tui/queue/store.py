@@ -403,6 +403,34 @@ class QueueStore:
             f"only pending or failed jobs can be changed"
         )
 
+    # Housekeeping ----------------------------------------------------------
+
+    async def purge_finished(self, older_than_s: float, *, chunk: int = 5000) -> int:
+        """Delete processed and staff-cancelled jobs settled more than `older_than_s` ago.
+
+        Jobs that failed on their own stay until staff retry or cancel them, since
+        each one is a write that never reached its target. Outcome events of the
+        same age go too. Rows go `chunk` at a time, so the write lock is held
+        briefly; returns the number of jobs deleted.
+        """
+        cutoff = self.now() - older_than_s
+        deleted = 0
+        while True:
+            rows = await self._execute(
+                "DELETE FROM api_write_queue WHERE job_id IN ("
+                " SELECT job_id FROM api_write_queue WHERE updated_at < :cutoff AND"
+                " (status = 'processed' OR (status = 'failed' AND cancelled_at IS NOT NULL))"
+                " LIMIT :chunk) RETURNING 1",
+                {"cutoff": cutoff, "chunk": chunk},
+            )
+            deleted += len(rows)
+            if len(rows) < chunk:
+                break
+        await self._execute("DELETE FROM api_write_events WHERE at < ?", (cutoff,))
+        if deleted:
+            log.info("purged %d finished jobs older than %g days", deleted, older_than_s / 86_400)
+        return deleted
+
     # Reading ---------------------------------------------------------------
 
     async def get(self, job_id: str) -> Job:
