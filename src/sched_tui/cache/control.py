@@ -46,13 +46,17 @@ class CacheControl:
 
     @classmethod
     async def open(
-        cls, store: CacheStore, database: Path, *, busy_timeout_s: float = 5.0
+        cls, store: CacheStore, database: Path, *, busy_timeout_s: float = 5.0, poll: bool = True
     ) -> CacheControl:
-        """Open the invalidation log in `database` and start polling it."""
+        """Open the invalidation log in `database` and start polling it.
+
+        With `poll` false no background task polls, and the caller calls
+        `poll_once` itself.
+        """
         invalidation_log = await InvalidationLog.open(database, busy_timeout_s=busy_timeout_s)
         control = cls(store, invalidation_log)
         try:
-            await control.start()
+            await control.start(poll=poll)
         except BaseException:
             await invalidation_log.aclose()
             raise
@@ -91,12 +95,14 @@ class CacheControl:
         await self._publish("all")
         return removed
 
-    async def start(self) -> None:
-        """Skip the rows written before now and start polling for new ones."""
+    async def start(self, *, poll: bool = True) -> None:
+        """Skip the rows written before now and, if `poll`, start polling for new ones."""
         if self.invalidation_log is None or self._task is not None:
             return
         self._last_id = await self.invalidation_log.latest_id()
         self._last_poll_at = self._clock()
+        if not poll:
+            return
         self._task = asyncio.create_task(self._poll_loop(), name="cache-invalidation-poll")
         log.info("polling cache invalidations every %g s from id %d", self.poll_s, self._last_id)
 
