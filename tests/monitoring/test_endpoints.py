@@ -111,6 +111,9 @@ def test_render_chart_size_and_no_leak() -> None:
         [float(i % 7) for i in range(60)],
         [1] * 60,
         [0] * 60,
+        [0] * 60,
+        [0] * 60,
+        [0] * 60,
     )
     text = render_chart(series, 80, 16, p95_threshold_ms=2000, error_threshold_pct=5)
     lines = text.split("\n")
@@ -119,7 +122,9 @@ def test_render_chart_size_and_no_leak() -> None:
     assert "\x1b[" not in text
     # The shared plotext figure is left empty for the next chart.
     assert "getAggregatedCalendar" not in plotext.figure.build().string(colorless=True)
-    empty = kpi.MinuteSeries(0, 60, {}, {}, [None] * 60, [0] * 60, [0] * 60)
+    empty = kpi.MinuteSeries(
+        0, 60, {}, {}, [None] * 60, [0] * 60, [0] * 60, [None] * 60, [0] * 60, [0] * 60
+    )
     assert "n/a (0 calls" in render_chart(empty, 50, 8)
 
 

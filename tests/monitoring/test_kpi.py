@@ -148,6 +148,82 @@ async def test_minute_series_last_hour(db: aiosqlite.Connection, clock: FakeCloc
     assert sum(series.total_calls) == 3
 
 
+async def test_minute_cache_ratio(db: aiosqlite.Connection, clock: FakeClock) -> None:
+    now = clock.now + 30
+    hit, miss = kpi.CACHE_HIT_EVENT, kpi.CACHE_MISS_EVENT
+    rows = [(now - 5, hit, None, None, None)] * 3 + [(now - 5, miss, None, None, None)]
+    rows += [(now - 125, miss, None, None, None)] * 2
+    await insert_events(db, rows, kind="custom")
+
+    series = await kpi.minute_series(db, now, 60)
+
+    assert series.cache_hits[-1] == 3
+    assert series.cache_misses[-1] == 1
+    assert series.cache_ratio[-1] == 0.75
+    assert series.cache_ratio[-3] == 0.0
+    assert series.cache_ratio[-2] is None
+    assert sum(series.cache_hits) + sum(series.cache_misses) == 6
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+async def test_minute_queue_depth_matches_reference(
+    db: aiosqlite.Connection, clock: FakeClock, seed: int
+) -> None:
+    """Jobs open at each minute's end, against a count over the same jobs in Python."""
+    now = clock.now + 30
+    generator = random.Random(seed)
+    jobs = []
+    for index in range(300):
+        created = now - generator.uniform(0, 5400)
+        settled = created + generator.uniform(0, 2400)
+        if settled >= now:
+            status, updated = generator.choice(["pending", "processing"]), created
+        else:
+            status, updated = generator.choice(["processed", "failed"]), settled
+        jobs.append((f"job-{index}", status, created, updated))
+    await db.executemany(
+        "INSERT INTO api_write_queue (job_id, target_system, operation, payload, status,"
+        " next_attempt_at, idempotency_key, created_at, updated_at)"
+        " VALUES (?, 'zocdoc', 'create', '{}', ?, ?, ?, ?, ?)",
+        [
+            (job_id, status, created, job_id, created, updated)
+            for job_id, status, created, updated in jobs
+        ],
+    )
+
+    series = await kpi.minute_series(db, now, 60)
+
+    expected = []
+    for minute in range(60):
+        end = series.start_ms / 1000 + 60 * (minute + 1)
+        expected.append(
+            sum(
+                1
+                for _, status, created, updated in jobs
+                if created < end and (status in ("pending", "processing") or updated >= end)
+            )
+        )
+    assert series.queue_depth == expected
+    assert series.queue_depth[-1] == await _open_jobs(db)
+
+
+async def _open_jobs(db: aiosqlite.Connection) -> int:
+    async with db.execute(
+        "SELECT COUNT(*) FROM api_write_queue WHERE status IN ('pending', 'processing')"
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_minute_queue_depth_without_table(db: aiosqlite.Connection, clock: FakeClock) -> None:
+    await db.execute("DROP TABLE api_write_queue")
+
+    series = await kpi.minute_series(db, clock.now, 5)
+
+    assert series.queue_depth == [None] * 5
+
+
 async def test_rollup_keeps_totals(db: aiosqlite.Connection, clock: FakeClock) -> None:
     rows = random_rows(clock.now, 2000, seed=9)
     rows += [(clock.now - 5 * 3600 - i, "ICS_Fetch", 80.0, True, 200) for i in range(100)]

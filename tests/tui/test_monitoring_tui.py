@@ -48,7 +48,7 @@ from sched_tui.reads import DirectReads
 from sched_tui.services import Services
 from sched_tui.tui.alert_watch import alert_banners, format_since
 from sched_tui.tui.app import SchedApp
-from sched_tui.tui.kpi_rows import SampledHistory, chart_thresholds, kpi_rows
+from sched_tui.tui.kpi_rows import chart_thresholds, kpi_rows
 from sched_tui.tui.screens.alert_history import AlertHistoryScreen
 from sched_tui.tui.screens.calendar import CalendarScreen
 from sched_tui.tui.screens.kpi import KpiScreen
@@ -440,9 +440,10 @@ def test_since_shows_date_on_other_day() -> None:
 
 def test_kpi_rows_without_data() -> None:
     snapshot = KpiSnapshot(0.0, (), ErrorRate(600, 0, 0, 0), None, CacheRatio(0, 0))
-    series = MinuteSeries(0, 3, {}, {}, [None, None, None], [0, 0, 0], [0, 0, 0])
+    none = [None, None, None]
+    series = MinuteSeries(0, 3, {}, {}, none, [0, 0, 0], [0, 0, 0], none, [0, 0, 0], [0, 0, 0])
 
-    rows = kpi_rows(snapshot, series, SampledHistory(5), SampledHistory(5))
+    rows = kpi_rows(snapshot, series)
 
     assert [(row.key, row.value) for row in rows] == [
         ("p95:getAggregatedCalendar", "n/a (0 calls)"),
@@ -452,6 +453,7 @@ def test_kpi_rows_without_data() -> None:
     ]
     assert rows[1].points == (0.0, 0.0, 0.0)
     assert rows[2].points == ()
+    assert rows[3].points == (0.0, 0.0, 0.0)
 
 
 def test_chart_series_differ_without_colour() -> None:
@@ -466,6 +468,9 @@ def test_chart_series_differ_without_colour() -> None:
         {"getAggregatedCalendar": [5] * minutes, "Zocdoc_GetAppointments": [3] * minutes},
         [float(i % 5) for i in range(minutes)],
         [8] * minutes,
+        [0] * minutes,
+        [0] * minutes,
+        [0] * minutes,
         [0] * minutes,
     )
 

@@ -74,6 +74,30 @@ WHERE ts_ms >= :start AND ts_ms < :end AND {_MEASURED} AND success IS NOT NULL
 GROUP BY minute
 """
 
+_MINUTE_CACHE_SQL = """
+SELECT (ts_ms - :start) / 60000 AS minute, SUM(name = :hit), SUM(name = :miss)
+FROM monitoring_events
+WHERE ts_ms >= :start AND ts_ms < :end AND kind = 'custom' AND name IN (:hit, :miss)
+GROUP BY minute
+"""
+
+# Jobs waiting or being sent at the end of each minute: created by then and not
+# settled by then. Only jobs still open or settled within the window can count.
+_MINUTE_QUEUE_SQL = f"""
+WITH RECURSIVE ends(minute, end_s) AS (
+    SELECT 0, (:start + 60000) / 1000.0
+    UNION ALL SELECT minute + 1, end_s + 60 FROM ends WHERE minute + 1 < :minutes
+),
+open_jobs AS MATERIALIZED (
+    SELECT created_at, status, updated_at FROM {QUEUE_TABLE}
+    WHERE status IN ('pending', 'processing') OR updated_at >= :start / 1000.0
+)
+SELECT minute, (
+    SELECT COUNT(*) FROM open_jobs
+    WHERE created_at < end_s AND (status IN ('pending', 'processing') OR updated_at >= end_s)
+) FROM ends
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Percentile:
@@ -153,6 +177,19 @@ class MinuteSeries:
     error_rate: list[float | None]
     total_calls: list[int]
     rate_limited: list[int]
+    # Write jobs waiting or being sent at the end of each minute (for the current
+    # minute, now); None when the database has no queue table.
+    queue_depth: list[int | None]
+    cache_hits: list[int]
+    cache_misses: list[int]
+
+    @property
+    def cache_ratio(self) -> list[float | None]:
+        """Cache hits over lookups per minute, from 0 to 1; None for a minute without lookups."""
+        return [
+            hits / (hits + misses) if hits + misses else None
+            for hits, misses in zip(self.cache_hits, self.cache_misses, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,13 +240,17 @@ async def error_rate(
     return ErrorRate(window_s, int(calls), int(failed), int(rate_limited))
 
 
-async def queue_depth(db: aiosqlite.Connection) -> int | None:
-    """Return the number of pending write jobs; None when the queue table does not exist yet."""
+async def _has_queue_table(db: aiosqlite.Connection) -> bool:
     async with db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (QUEUE_TABLE,)
     ) as cursor:
-        if await cursor.fetchone() is None:
-            return None
+        return await cursor.fetchone() is not None
+
+
+async def queue_depth(db: aiosqlite.Connection) -> int | None:
+    """Return the number of pending write jobs; None when the queue table does not exist yet."""
+    if not await _has_queue_table(db):
+        return None
     async with db.execute(f"SELECT COUNT(*) FROM {QUEUE_TABLE} WHERE status = 'pending'") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
@@ -290,7 +331,21 @@ async def _series_between(db: aiosqlite.Connection, start_ms: int, end_ms: int) 
             rates[minute] = 100.0 * failed / total if total else None
             totals[minute] = int(total)
             limited[minute] = int(rate_limited)
-    return MinuteSeries(start_ms, minutes, p95, calls, rates, totals, limited)
+
+    hits = [0] * minutes
+    misses = [0] * minutes
+    cache_params = {**params, "hit": CACHE_HIT_EVENT, "miss": CACHE_MISS_EVENT}
+    async with db.execute(_MINUTE_CACHE_SQL, cache_params) as cursor:
+        async for minute, minute_hits, minute_misses in cursor:
+            hits[minute] = int(minute_hits)
+            misses[minute] = int(minute_misses)
+
+    depth: list[int | None] = [None] * minutes
+    if await _has_queue_table(db):
+        async with db.execute(_MINUTE_QUEUE_SQL, {**params, "minutes": minutes}) as cursor:
+            async for minute, count in cursor:
+                depth[minute] = int(count)
+    return MinuteSeries(start_ms, minutes, p95, calls, rates, totals, limited, depth, hits, misses)
 
 
 class MinuteSeriesCache:
@@ -337,6 +392,9 @@ def _one_minute(series: MinuteSeries, index: int) -> MinuteSeries:
         [series.error_rate[index]],
         [series.total_calls[index]],
         [series.rate_limited[index]],
+        [series.queue_depth[index]],
+        [series.cache_hits[index]],
+        [series.cache_misses[index]],
     )
 
 
@@ -357,6 +415,9 @@ def _join(start_ms: int, parts: list[MinuteSeries]) -> MinuteSeries:
         [part.error_rate[0] for part in parts],
         [part.total_calls[0] for part in parts],
         [part.rate_limited[0] for part in parts],
+        [part.queue_depth[0] for part in parts],
+        [part.cache_hits[0] for part in parts],
+        [part.cache_misses[0] for part in parts],
     )
 
 

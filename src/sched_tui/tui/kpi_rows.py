@@ -7,7 +7,6 @@ sparkline, oldest first.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from sched_tui.config import AlertRuleConfig
@@ -27,27 +26,6 @@ class KpiRow:
     points: tuple[float, ...]
 
 
-class SampledHistory:
-    """Values of one KPI sampled at each refresh of the pane, the newest `size` kept.
-
-    The queue depth and the cache hit ratio have no per-minute series in the
-    database, so their sparklines show the samples taken while the pane was open.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._values: deque[float] = deque(maxlen=size)
-
-    def add(self, value: float | None) -> None:
-        """Append a sample; None (no data) is skipped."""
-        if value is not None:
-            self._values.append(value)
-
-    @property
-    def points(self) -> tuple[float, ...]:
-        """The samples, oldest first."""
-        return tuple(self._values)
-
-
 def _points(values: list[float | None]) -> tuple[float, ...]:
     # NOTE: a Textual Sparkline cannot show a gap, so a minute without calls is drawn as 0.
     return tuple(0.0 if value is None else value for value in values)
@@ -59,12 +37,7 @@ def latency_names(snapshot: kpi.KpiSnapshot, series: kpi.MinuteSeries) -> list[s
     return [AGGREGATED_CALENDAR, *others]
 
 
-def kpi_rows(
-    snapshot: kpi.KpiSnapshot,
-    series: kpi.MinuteSeries,
-    queue: SampledHistory,
-    cache: SampledHistory,
-) -> list[KpiRow]:
+def kpi_rows(snapshot: kpi.KpiSnapshot, series: kpi.MinuteSeries) -> list[KpiRow]:
     """Build every row: P95 per call name, error rate, queue depth and cache hit ratio."""
     rows = []
     for name in latency_names(snapshot, series):
@@ -85,22 +58,24 @@ def kpi_rows(
             points=_points(series.error_rate),
         )
     )
-    queue.add(None if snapshot.queue_depth is None else float(snapshot.queue_depth))
     rows.append(
         KpiRow(
             key="queue_depth",
-            label="Queue depth (sampled)",
+            label="Queue depth",
             value=kpi.format_queue_depth(snapshot.queue_depth),
-            points=queue.points,
+            points=()
+            if snapshot.queue_depth is None
+            else _points([None if depth is None else float(depth) for depth in series.queue_depth]),
         )
     )
-    cache.add(snapshot.cache.ratio)
     rows.append(
         KpiRow(
             key="cache",
-            label="Cache hits (sampled)",
+            label="Cache hits",
             value=kpi.format_cache(snapshot.cache),
-            points=cache.points,
+            points=_points(
+                [None if ratio is None else 100.0 * ratio for ratio in series.cache_ratio]
+            ),
         )
     )
     return rows

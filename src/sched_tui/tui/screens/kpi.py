@@ -24,7 +24,7 @@ from textual.widgets import Footer, Static
 
 from sched_tui.monitoring import chart
 from sched_tui.monitoring.kpi import MinuteSeries
-from sched_tui.tui.kpi_rows import SampledHistory, chart_thresholds, kpi_rows
+from sched_tui.tui.kpi_rows import chart_thresholds, kpi_rows
 from sched_tui.tui.screens.base import AppScreen
 from sched_tui.tui.widgets.kpi_row import KpiRowView
 
@@ -58,8 +58,6 @@ class KpiScreen(AppScreen):
         self._timer: Timer | None = None
         self._generation = 0
         self._chart_source = ""
-        self._queue_history: SampledHistory | None = None
-        self._cache_history: SampledHistory | None = None
         # Completed refreshes and charts, for tests that wait for the next one.
         self.refreshes = 0
         self.charts_rendered = 0
@@ -70,13 +68,6 @@ class KpiScreen(AppScreen):
         yield VerticalScroll(id="kpi-rows")
         yield Static("", id="kpi-chart", markup=False)
         yield Footer(show_command_palette=False)
-
-    def on_mount(self) -> None:
-        """Size the sampled histories to one hour of refreshes."""
-        period = self.sched_app.config.monitoring.refresh_s
-        size = max(2, int(3600 / period))
-        self._queue_history = SampledHistory(size)
-        self._cache_history = SampledHistory(size)
 
     def on_screen_resume(self) -> None:
         """Refresh now and keep refreshing while the pane is shown."""
@@ -132,8 +123,7 @@ class KpiScreen(AppScreen):
             return
         snapshot = await monitoring.snapshot()
         series = await monitoring.minute_series(SERIES_MINUTES)
-        assert self._queue_history is not None and self._cache_history is not None
-        rows = kpi_rows(snapshot, series, self._queue_history, self._cache_history)
+        rows = kpi_rows(snapshot, series)
 
         period = self.sched_app.config.monitoring.refresh_s
         self._heading(f"KPIs of every copy sharing the database; refreshed every {period:g} s")
