@@ -14,7 +14,7 @@ from typing import Any
 
 from sched_tui.cli.common import load_config_or_fail
 from sched_tui.config import Config
-from sched_tui.queue import Job, QueueError, QueueStats, QueueStore, Status
+from sched_tui.queue import CANCELLED, Job, QueueError, QueueStats, QueueStore, Status
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -40,9 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     list_parser.add_argument(
         "--status",
         action="append",
-        choices=[status.value for status in Status],
-        help="show only jobs with this status; repeat for several (default: pending, "
-        "processing and failed)",
+        choices=[*(status.value for status in Status), CANCELLED],
+        help="show only jobs in this state; repeat for several (default: pending, "
+        "processing and failed; cancelled jobs are listed only when asked for)",
     )
     list_parser.add_argument("--target", help="show only jobs for this target")
     list_parser.add_argument(
@@ -136,6 +136,7 @@ def job_to_json(job: Job) -> dict[str, Any]:
         "target_system": job.target_system,
         "operation": job.operation.value,
         "status": job.status.value,
+        "cancelled_at": _iso(job.cancelled_at),
         "attempts": job.attempts,
         "next_attempt_at": _iso(job.next_attempt_at),
         "last_error": job.last_error,
@@ -161,6 +162,7 @@ def stats_to_json(stats: QueueStats) -> dict[str, Any]:
         "stale": stats.stale,
         "processed": stats.processed,
         "failed": stats.failed,
+        "cancelled": stats.cancelled,
         "depth": stats.depth,
         "total": stats.total,
         "oldest_pending_at": _iso(stats.oldest_pending_at),
@@ -181,7 +183,7 @@ def _print_jobs(jobs: list[Job], *, as_json: bool) -> None:
     for job in jobs:
         line = (
             f"{job.job_id:36}  {job.target_system[:16]:16}  {job.operation.value:10}  "
-            f"{job.status.value:10}  {job.attempts:>3}  {_iso(job.next_attempt_at) or '-'}"
+            f"{job.state:10}  {job.attempts:>3}  {_iso(job.next_attempt_at) or '-'}"
         )
         print(line)
         if job.last_error:
@@ -199,6 +201,7 @@ def _print_stats(stats: QueueStats, *, as_json: bool) -> None:
     print(f"stale:      {stats.stale} (lease expired; returned to pending by the next claim)")
     print(f"processed:  {stats.processed}")
     print(f"failed:     {stats.failed}")
+    print(f"cancelled:  {stats.cancelled}")
     for name, until in sorted(stats.paused_targets.items()):
         print(f"paused:     {name} until {_iso(until)}")
 

@@ -11,6 +11,7 @@ these together from the configuration.
 from sched_tui.queue.backoff import Backoff, parse_retry_after
 from sched_tui.queue.clock import Clock, SystemClock
 from sched_tui.queue.jobs import (
+    CANCELLED,
     InvalidTransition,
     Job,
     JobEvent,
@@ -27,6 +28,7 @@ from sched_tui.queue.store import NewJob, QueueStore
 from sched_tui.queue.targets import InvalidPayload, NoopTarget, WriteTarget
 
 __all__ = [
+    "CANCELLED",
     "Backoff",
     "Clock",
     "InvalidPayload",

@@ -22,6 +22,11 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
+# The state staff see for a job they cancelled: stored as status ``failed`` with
+# ``cancelled_at`` set, so it is never claimed.
+CANCELLED = "cancelled"
+
+
 class Operation(StrEnum):
     """The kind of write a job carries."""
 
@@ -73,6 +78,13 @@ class Job:
     takeovers: int
     ambiguous: bool
     result: dict[str, Any] | None
+    # When staff cancelled the job (its status is then ``failed``), else None.
+    cancelled_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        """The status as staff read it: ``cancelled`` for a job staff cancelled."""
+        return CANCELLED if self.cancelled_at is not None else self.status.value
 
     def describe(self) -> str:
         """Name the job for logs: ids, target and operation, never the payload."""
@@ -83,7 +95,7 @@ class Job:
 JOB_COLUMNS = (
     "job_id, target_system, operation, payload, status, attempts, next_attempt_at, last_error,"
     " idempotency_key, created_at, updated_at, subject_id, lease_token, lease_owner,"
-    " lease_expires_at, in_flight, takeovers, ambiguous, result"
+    " lease_expires_at, in_flight, takeovers, ambiguous, result, cancelled_at"
 )
 
 
@@ -109,6 +121,7 @@ def job_from_row(row: Any) -> Job:
         takeovers=int(row[16]),
         ambiguous=bool(row[17]),
         result=None if row[18] is None else json.loads(row[18]),
+        cancelled_at=None if row[19] is None else float(row[19]),
     )
 
 
@@ -126,10 +139,13 @@ class QueueStats:
     in_flight: int
     stale: int
     processed: int
+    # Jobs that failed on their own and need staff attention. Cancelled jobs count in `cancelled`.
     failed: int
     oldest_pending_at: float | None
     paused_targets: dict[str, float]
     by_target: dict[str, dict[str, int]]
+    # Cancelled by staff: never sent, and nothing left to do.
+    cancelled: int = 0
 
     @property
     def pending(self) -> int:
@@ -149,7 +165,7 @@ class QueueStats:
     @property
     def total(self) -> int:
         """Every job ever enqueued and still stored."""
-        return self.depth + self.processed + self.failed
+        return self.depth + self.processed + self.failed + self.cancelled
 
 
 @dataclass(frozen=True, slots=True)

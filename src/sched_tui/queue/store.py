@@ -33,6 +33,7 @@ from tenacity import (
 )
 
 from sched_tui.queue.jobs import (
+    CANCELLED,
     JOB_COLUMNS,
     InvalidTransition,
     Job,
@@ -387,7 +388,8 @@ class QueueStore:
         rows = await self._execute(
             "UPDATE api_write_queue SET status = 'failed', cancelled_at = :now,"
             " last_error = 'cancelled by user', updated_at = :now"
-            f" WHERE job_id = :job_id AND status IN ('pending', 'failed') RETURNING {JOB_COLUMNS}",
+            f" WHERE job_id = :job_id AND status IN ('pending', 'failed') AND cancelled_at IS NULL"
+            f" RETURNING {JOB_COLUMNS}",
             {"now": now, "job_id": job_id},
         )
         if not rows:
@@ -398,6 +400,8 @@ class QueueStore:
 
     async def _raise_for_state(self, job_id: str, action: str) -> None:
         job = await self.get(job_id)
+        if job.cancelled_at is not None:
+            raise InvalidTransition(f"job {job_id} is already cancelled; nothing was changed")
         raise InvalidTransition(
             f"cannot {action} job {job_id}: it is {job.status.value}; "
             f"only pending or failed jobs can be changed"
@@ -450,12 +454,24 @@ class QueueStore:
         include_cancelled: bool = True,
         limit: int = 100,
     ) -> list[Job]:
-        """Return jobs, oldest first, optionally filtered by status and target."""
+        """Return jobs, oldest first, optionally filtered by state and target.
+
+        A state is a Status or ``"cancelled"``. ``failed`` then means failed on
+        its own, and ``cancelled`` the jobs staff cancelled.
+        """
         clauses = []
         params: list[Any] = []
         if statuses:
-            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-            params.extend(Status(status).value for status in statuses)
+            states = []
+            for state in dict.fromkeys(str(status) for status in statuses):
+                if state == CANCELLED:
+                    states.append("cancelled_at IS NOT NULL")
+                elif Status(state) is Status.FAILED:
+                    states.append("(status = 'failed' AND cancelled_at IS NULL)")
+                else:
+                    states.append("status = ?")
+                    params.append(Status(state).value)
+            clauses.append(f"({' OR '.join(states)})")
         if target_system:
             clauses.append("target_system = ?")
             params.append(target_system)
@@ -473,15 +489,16 @@ class QueueStore:
         """Count jobs by state and target at this moment."""
         now = self.now()
         rows = await self._execute(
-            "SELECT target_system, status,"
+            "SELECT target_system,"
+            f" CASE WHEN cancelled_at IS NULL THEN status ELSE '{CANCELLED}' END AS state,"
             " SUM(status = 'pending' AND next_attempt_at <= :now),"
             " SUM(status = 'processing' AND lease_expires_at <= :now),"
             " COUNT(*), MIN(CASE WHEN status = 'pending' THEN created_at END)"
-            " FROM api_write_queue GROUP BY target_system, status",
+            " FROM api_write_queue GROUP BY target_system, state",
             {"now": now},
         )
         counts = {"pending_due": 0, "pending_scheduled": 0, "in_flight": 0, "stale": 0}
-        finished = {Status.PROCESSED.value: 0, Status.FAILED.value: 0}
+        finished = {Status.PROCESSED.value: 0, Status.FAILED.value: 0, CANCELLED: 0}
         by_target: dict[str, dict[str, int]] = {}
         oldest: float | None = None
         for target, status, due, stale, count, oldest_created in rows:
@@ -502,6 +519,7 @@ class QueueStore:
             oldest_pending_at=oldest,
             paused_targets=await self.paused_targets(),
             by_target=by_target,
+            cancelled=finished[CANCELLED],
         )
 
     async def next_due_at(self) -> float | None:
