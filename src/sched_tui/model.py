@@ -156,8 +156,8 @@ class Filters:
 
     def matches(self, appointment: Appointment) -> bool:
         """Tell whether an appointment passes every filter."""
-        if self.therapist and self.therapist.casefold() not in (
-            appointment.therapist_name.casefold() + " " + appointment.therapist_id.casefold()
+        if self.therapist and not self._therapist_matches(
+            appointment.therapist_name, appointment.therapist_id
         ):
             return False
         if self.service and self.service.casefold() not in appointment.service.casefold():
@@ -170,15 +170,22 @@ class Filters:
         """Tell whether an open slot passes the filters; a status filter hides slots."""
         if self.status is not None:
             return False
-        if self.therapist:
-            haystack = slot.therapist_id + " " + (therapist.name if therapist else "")
-            if self.therapist.casefold() not in haystack.casefold():
-                return False
+        if self.therapist and not self._therapist_matches(
+            therapist.name if therapist else "", slot.therapist_id
+        ):
+            return False
         if self.service:
             name = service.name if service else ""
             if self.service.casefold() not in name.casefold():
                 return False
         return True
+
+    def _therapist_matches(self, name: str, therapist_id: str) -> bool:
+        # Part of the name, or the whole id: provider ids such as Zocdoc's
+        # "pr_..." share prefixes and letters, so a part of an id matches
+        # therapists the user never meant.
+        query = self.therapist.strip().casefold()
+        return query in name.casefold() or query == therapist_id.casefold()
 
 
 @dataclass(frozen=True, slots=True)

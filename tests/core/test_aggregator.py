@@ -197,3 +197,25 @@ async def test_all_day_event_ending_on_monday_is_outside() -> None:
     calendar = await Aggregator([provider], TZ).get_aggregated_calendar(MONDAY)
 
     assert [a.id for a in calendar.appointments] == [spans_monday.id]
+
+
+async def test_therapist_filter_ignores_parts_of_ids() -> None:
+    """Text matches part of a therapist's name, or the whole id, never part of an id."""
+    zocdoc = ListProvider(
+        "zocdoc",
+        [appointment("zocdoc", at(MONDAY, 9), therapist_id="pr_x1zzz", therapist_name="Dr. Lee")],
+        [Slot("pr_x1zzz", at(MONDAY, 14), at(MONDAY, 14, 50), "zocdoc", "ind")],
+    )
+    zocdoc.therapist = replace(zocdoc.therapist, id="pr_x1zzz", name="Dr. Lee")
+    chen = ListProvider("chen", [appointment("chen", at(MONDAY, 10))])
+    aggregator = Aggregator([zocdoc, chen], TZ)
+
+    async def therapists_for(text: str) -> tuple[set[str], int]:
+        calendar = await aggregator.get_aggregated_calendar(MONDAY, Filters(therapist=text))
+        return {a.therapist_id for a in calendar.appointments}, len(calendar.slots)
+
+    assert await therapists_for("pr") == (set(), 0)
+    assert await therapists_for("zzz") == (set(), 0)
+    assert await therapists_for("lee") == ({"pr_x1zzz"}, 1)
+    assert await therapists_for("PR_X1ZZZ") == ({"pr_x1zzz"}, 1)
+    assert await therapists_for(" chen ") == ({"chen-t"}, 0)

@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--therapist", default="", help="show only therapists whose name or id contains this text"
+        "--therapist",
+        default="",
+        help="show only therapists whose name contains this text, or whose id is this text",
     )
     parser.add_argument(
         "--service", default="", help="show only services whose name contains this text"
