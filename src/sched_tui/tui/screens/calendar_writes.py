@@ -32,6 +32,7 @@ from sched_tui.queue.zocdoc_requests import (
 )
 from sched_tui.tui.cells import Cell, CellKey, build_cells
 from sched_tui.tui.messages import QueueChanged
+from sched_tui.tui.moves import move_starts
 from sched_tui.tui.pending import QUEUED_ID_PREFIX, apply_jobs, mark_cells
 from sched_tui.tui.queue_link import QueueUnavailable, QueueUpdate, describe_depth, is_user_cancel
 from sched_tui.tui.screens.confirm import ConfirmScreen
@@ -253,10 +254,11 @@ class CalendarWrites:
         appointment = await self._pick_appointment("Move which appointment?")
         if appointment is None or self.calendar is None:
             return
-        starts = self._open_starts_for(appointment)
+        starts = move_starts(appointment, self.calendar, self._tz())
+        service = appointment.service or "this session"
         if not starts:
             self.sched_app.notify(
-                f"{appointment.therapist_name} has no open slot this week; "
+                f"{appointment.therapist_name} has no open slot for {service} this week; "
                 "show another week with h or l and try again."
             )
             return
@@ -265,6 +267,16 @@ class CalendarWrites:
             ChoiceScreen(f"Move to which start? ({appointment.therapist_name})", lines)
         )
         if index is None:
+            return
+        current, _ = appointment.bounds(self._tz())
+        question = (
+            f"Move the {service} of {appointment.therapist_name} from "
+            f"{self._local(current):%a %d %b %H:%M} to {lines[index]}?"
+        )
+        confirmed = await self.sched_app.push_screen_wait(
+            ConfirmScreen(question, confirm_label="Move appointment")
+        )
+        if not confirmed:
             return
         payload = reschedule_payload(appointment.id, starts[index])
         await self._enqueue(appointment.source, Operation.RESCHEDULE, payload, appointment.id)
@@ -365,18 +377,6 @@ class CalendarWrites:
             message = f"{source} accepts no writes; only Zocdoc appointments can be written."
         self.sched_app.notify(message, severity="warning")
         return False
-
-    def _open_starts_for(self, appointment: Appointment) -> list[datetime]:
-        """Return the therapist's open starts this week, for the appointment's service if known."""
-        assert self.calendar is not None
-        own = [
-            slot
-            for slot in self.calendar.slots
-            if slot.therapist_id == appointment.therapist_id and slot.source == appointment.source
-        ]
-        service_ids = {s.id for s in self.calendar.services if s.name == appointment.service}
-        same_service = [slot for slot in own if slot.service_id in service_ids]
-        return sorted({slot.start for slot in same_service or own})
 
     def _tz(self) -> Any:
         return self.sched_app.config.practice.tz
