@@ -164,3 +164,22 @@ async def test_writes_log_ids_not_patients(
     assert created["appointment_id"] in caplog.text
     for private in ("Quillon", "Testerly", "1990-01-31", "2125550111", "quillon.testerly"):
         assert private not in caplog.text
+
+
+async def test_rejected_booking_names_field_only(
+    sandbox: RunningSandbox, make_provider: ProviderFactory
+) -> None:
+    """A rejected booking names the invalid field but quotes no server text, which may echo it."""
+    provider = make_provider(sandbox)
+    slot = (await _open_slots(provider))[0]
+    payload = _payload(provider, slot)
+    payload["data"]["patient"]["sex_at_birth"] = "Quillon-unknown"
+
+    with pytest.raises(ProviderRejected) as caught:
+        await provider.create_appointment(payload, idempotency_key="key-0009")
+
+    message = str(caught.value)
+    assert caught.value.status_code == 400
+    assert "invalid field data.patient.sex_at_birth" in message
+    assert "Quillon" not in message
+    assert "must be male or female" not in message

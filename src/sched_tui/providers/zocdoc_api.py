@@ -18,6 +18,9 @@ from sched_tui.providers.zocdoc_errors import error_for_status, error_for_transp
 
 log = logging.getLogger("sched_tui.providers.zocdoc")
 
+# The one write whose body contains no patient data, so its error messages may be quoted.
+RESCHEDULE_PATH = "/v1/appointments/reschedule"
+
 T = TypeVar("T")
 
 
@@ -173,9 +176,11 @@ class ZocdocApi:
             token = await self._tokens.get()
             response = await self._send(method, path, request, token, params, body, headers)
 
-        # Write bodies carry patient data that a server's error message might repeat.
+        # Booking and cancel bodies carry patient data or free text that a server's
+        # error message might repeat. A reschedule carries only an id and a time.
+        quote = method == "GET" or path == RESCHEDULE_PATH
         failure = error_for_status(
-            response, label=self.label, request=request, now=self._now, quote_server=method == "GET"
+            response, label=self.label, request=request, now=self._now, quote_server=quote
         )
         if failure is not None:
             raise failure

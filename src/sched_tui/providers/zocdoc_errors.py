@@ -59,7 +59,7 @@ def error_for_status(
     `label` names the provider ("Zocdoc (clinic)"), `request` the call
     ("GET /v1/appointments"). `quote_server` adds the fields and messages of an
     ErrorResult body; callers switch it off when the request carried patient
-    data that a server might echo.
+    data that a server might echo, and then only the field names are added.
     """
     status = response.status_code
     if status < 300:
@@ -72,7 +72,7 @@ def error_for_status(
         )
     if status >= 500:
         return ProviderUnavailable(f"{label}: {request} failed with HTTP {status}; try again later")
-    detail = _server_detail(response) if quote_server else ""
+    detail = _server_detail(response, fields_only=not quote_server)
     advice = {
         401: "the access token or client credentials were rejected",
         403: "the credentials lack the scope this request needs",
@@ -84,8 +84,11 @@ def error_for_status(
     )
 
 
-def _server_detail(response: httpx.Response) -> str:
-    """Summarise an ErrorResult body as "(field: message; ...)", or "" if there is none."""
+def _server_detail(response: httpx.Response, *, fields_only: bool = False) -> str:
+    """Summarise an ErrorResult body as "(field: message; ...)", or "" if there is none.
+
+    With `fields_only`, messages are left out: "(invalid field F; ...)", or "" without fields.
+    """
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -98,6 +101,10 @@ def _server_detail(response: httpx.Response) -> str:
         if not isinstance(error, dict):
             continue
         field, message = error.get("field"), error.get("message")
+        if fields_only:
+            if field:
+                parts.append(f"invalid field {field}")
+            continue
         text = f"{field}: {message}" if field else str(message)
         parts.append(text)
     summary = "; ".join(parts)

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sched_tui.providers.zocdoc_api import ZocdocApi, utc_instant
+from sched_tui.providers.zocdoc_api import RESCHEDULE_PATH, ZocdocApi, utc_instant
 from sched_tui.providers.zocdoc_parse import Reader
 
 log = logging.getLogger("sched_tui.providers.zocdoc")
@@ -67,7 +67,7 @@ class ZocdocWrites:
         if start_time.tzinfo is None:
             raise ValueError("start_time must be timezone-aware")
         payload = {"appointment_id": appointment_id, "start_time": start_time.isoformat()}
-        body = await self._api.post(f"{APPOINTMENTS}/reschedule", payload)
+        body = await self._api.post(RESCHEDULE_PATH, payload)
         log.info("%s: rescheduled appointment %s", self._label, appointment_id)
         return self._write_data(body, f"POST {APPOINTMENTS}/reschedule")
 
