@@ -273,10 +273,7 @@ class CalendarWrites:
             f"Move the {service} of {appointment.therapist_name} from "
             f"{self._local(current):%a %d %b %H:%M} to {lines[index]}?"
         )
-        confirmed = await self.sched_app.push_screen_wait(
-            ConfirmScreen(question, confirm_label="Move appointment")
-        )
-        if not confirmed:
+        if not await self._confirm(question, "Move appointment"):
             return
         payload = reschedule_payload(appointment.id, starts[index])
         await self._enqueue(appointment.source, Operation.RESCHEDULE, payload, appointment.id)
@@ -291,14 +288,18 @@ class CalendarWrites:
             f"Cancel the appointment of {appointment.therapist_name} on "
             f"{self._local(start):%a %d %b at %H:%M}? The patient keeps no slot."
         )
-        confirmed = await self.sched_app.push_screen_wait(
-            ConfirmScreen(question, confirm_label="Cancel appointment")
-        )
-        if not confirmed:
+        if not await self._confirm(question, "Cancel appointment"):
             return
         await self._enqueue(
             appointment.source, Operation.CANCEL, cancel_payload(appointment.id), appointment.id
         )
+
+    async def _confirm(self, question: str, label: str) -> bool:
+        """Ask `question` in a confirmation dialog; True when staff confirmed with `label`."""
+        confirmed = await self.sched_app.push_screen_wait(
+            ConfirmScreen(question, confirm_label=label)
+        )
+        return bool(confirmed)
 
     @work(exclusive=True, group="calendar-send-now", exit_on_error=False)
     async def _send_now(self) -> None:
