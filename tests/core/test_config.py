@@ -129,6 +129,22 @@ def test_invalid_value_names_file_key_value(
     assert str(path) in str(caught.value)
 
 
+def test_storage_path_in_missing_folder(tmp_path: Path) -> None:
+    """A database path whose folder does not exist is an error, not a new folder."""
+    absent = tmp_path / "no-such-folder" / "sched.db"
+    path = write(tmp_path, f'[storage]\npath = "{absent}"')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert caught.value.key == "storage.path"
+    assert caught.value.value == str(absent)
+    assert f"create {absent.parent} first" in caught.value.expected
+    assert not absent.parent.exists()
+    relative = write(tmp_path, '[storage]\npath = "sched.db"')
+    assert load_config(relative).storage.path == tmp_path / "sched.db"
+
+
 def test_secret_value_never_in_message(tmp_path: Path) -> None:
     path = write(tmp_path, '[[providers]]\nname = "x"\nkind = "zocdoc"\nclient_secret = "s3cret"')
 

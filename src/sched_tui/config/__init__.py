@@ -253,8 +253,17 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     ui_table = root.table("ui")
     ui = UiConfig(debounce_ms=ui_table.integer("debounce_ms", 300, 0, 5000))
     storage_table = root.table("storage")
+    storage_path = storage_table.path("path", base)
+    if storage_path is not None and not storage_path.parent.is_dir():
+        # Copies share data only through this file, so a mistyped folder must not
+        # quietly give one copy a database of its own.
+        raise storage_table.error(
+            "path",
+            str(storage_path),
+            f"a file in an existing folder; create {storage_path.parent} first or fix the path",
+        )
     storage = StorageConfig(
-        path=storage_table.path("path", base) or StorageConfig().path,
+        path=storage_path or StorageConfig().path,
         busy_timeout_s=storage_table.number("busy_timeout_s", 5.0, 0.1, 600),
     )
     aggregator_table = root.table("aggregator")
