@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from rich.console import Console
 from tests.tui.conftest import (
     MemoryProvider,
     grid_of,
     make_app,
     screen_text,
     wait_loaded,
+    wait_until,
 )
+from textual.containers import VerticalScroll
+from textual.widgets import Static
 
 from sched_tui.tui.app import SchedApp
 from sched_tui.tui.cells import column_spans
+from sched_tui.tui.screens.keys import KeysScreen
 from sched_tui.tui.stylesheets import stylesheet_path
 
 
@@ -104,26 +107,28 @@ async def test_idle_app_does_not_repaint(config, provider: MemoryProvider) -> No
         assert writes == 0
 
 
-async def test_keys_panel_lists_hidden_bindings(config, provider: MemoryProvider) -> None:
+async def test_keys_dialog_lists_hidden_bindings(config, provider: MemoryProvider) -> None:
+    """At 80x24 the keys dialog lists keys the footer hides, and scrolls to the last one."""
     app, _ = make_app(config, [provider])
 
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_loaded(pilot)
         footer = screen_text(app).splitlines()[-1]
         await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, KeysScreen))
+        keys_text = str(app.screen.query_one("#keys-text", Static).content)
+        listing = app.screen.query_one("#keys-list", VerticalScroll)
+        assert listing.has_focus
+        assert listing.max_scroll_y > 0
+        await pilot.press("end")
         await pilot.pause()
-        shown = bool(app.screen.query("HelpPanel"))
-        table = app.screen.query_one("BindingsTable").render_bindings_table()
-        console = Console(width=200, record=True, color_system=None)
-        console.print(table)
-        panel_text = console.export_text()
+        scrolled = listing.scroll_y == listing.max_scroll_y
         await pilot.press("question_mark")
-        await pilot.pause()
-        hidden_again = not app.screen.query("HelpPanel")
+        await wait_until(pilot, lambda: not isinstance(app.screen, KeysScreen))
 
     assert "? Keys" in footer
     assert "q Quit" in footer
-    assert shown
     for description in ("Reload", "Move", "Cancel appt", "Send now", "Alert history"):
-        assert description in panel_text
-    assert hidden_again
+        assert description in keys_text
+    assert "Invalidate all" in keys_text
+    assert scrolled

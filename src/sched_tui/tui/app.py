@@ -37,6 +37,7 @@ from sched_tui.tui.queue_link import QueueLink
 from sched_tui.tui.screens.alert_history import AlertHistoryScreen
 from sched_tui.tui.screens.base import AppScreen
 from sched_tui.tui.screens.calendar import CalendarScreen
+from sched_tui.tui.screens.keys import KeysScreen, key_rows
 from sched_tui.tui.screens.kpi import KpiScreen
 from sched_tui.tui.screens.queue import QueueScreen
 from sched_tui.tui.stylesheets import stylesheet_path
@@ -143,11 +144,11 @@ class SchedApp(App[int]):
         self.alert_watch.acknowledge()
 
     def action_toggle_keys(self) -> None:
-        """Show or hide the panel that lists every key of the current screen."""
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        """Open the dialog that lists every key of the current screen, hidden ones included."""
+        if isinstance(self.screen, KeysScreen):
+            self.screen.dismiss(None)
+            return
+        self.push_screen(KeysScreen(key_rows(self.screen), "Keys"))
 
     async def action_quit(self) -> None:
         """Cancel every worker, close the services, then exit."""
