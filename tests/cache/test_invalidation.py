@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sched_tui.cache.admin import NOT_ADMIN_MESSAGE, is_admin
+from sched_tui.cache.admin import NOT_ADMIN_MESSAGE, is_admin, not_admin_message
 from sched_tui.cache.control import CacheControl
 from sched_tui.cache.invalidation import InvalidationLog
 from sched_tui.cache.store import AVAILABILITY, SERVICES, CacheKey, CacheStore, State
@@ -235,7 +235,9 @@ async def test_command_without_admin_rights_exits_2(tmp_path: Path) -> None:
     _, errors = await asyncio.wait_for(command.communicate(), 30)
 
     assert command.returncode == 2
-    assert NOT_ADMIN_MESSAGE in errors.decode()
+    message = errors.decode()
+    assert NOT_ADMIN_MESSAGE in message
+    assert f'user "{getpass.getuser()}" is not listed in [admin] users of {config_file}' in message
     assert not (tmp_path / "shared.db").exists()
 
 
@@ -245,3 +247,15 @@ def test_is_admin_compares_user_name() -> None:
     assert is_admin(Config(admins=(user,)))
     assert not is_admin(Config(admins=()))
     assert not is_admin(Config(admins=(user + "-other",)))
+
+
+def test_not_admin_message_says_how_in_demo() -> None:
+    """With no config file the message names the user and how to start with one."""
+    user = getpass.getuser()
+
+    message = not_admin_message(Config())
+
+    assert message.startswith(NOT_ADMIN_MESSAGE)
+    assert f'user "{user}" is not an admin' in message
+    assert f'[admin] users = ["{user}"]' in message
+    assert "--config FILE" in message

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 from datetime import datetime
 
-from sched_tui.cache.admin import NOT_ADMIN_MESSAGE, is_admin
+from sched_tui.cache.admin import is_admin, not_admin_message
 from sched_tui.cache.invalidation import Invalidation, InvalidationLog
 from sched_tui.cache.store import NAMESPACES
 from sched_tui.cli.common import load_config_or_fail
@@ -77,7 +77,7 @@ def run_invalidate(args: argparse.Namespace) -> int:
     """Append one invalidation to the shared log and return the exit status."""
     config = load_config_or_fail(args)
     if not is_admin(config):
-        print(f"sched-tui: cache invalidate {NOT_ADMIN_MESSAGE}", file=sys.stderr)
+        print(f"sched-tui: cache invalidate {not_admin_message(config)}", file=sys.stderr)
         return EXIT_USAGE
 
     if args.all:

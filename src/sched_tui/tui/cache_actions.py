@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
-from sched_tui.cache.admin import NOT_ADMIN_MESSAGE, current_user, is_admin
+from sched_tui.cache.admin import current_user, is_admin, not_admin_message
 from sched_tui.cache.control import CacheControl
 from sched_tui.cache.store import CacheKey
 from sched_tui.tui.cache_marks import cache_text, cell_therapists
@@ -168,7 +168,7 @@ def _check_admin(app: SchedApp) -> bool:
     if is_admin(app.config):
         return True
     log.info("rejected cache invalidation by user %s: not an admin", current_user() or "(unknown)")
-    app.notify(NOT_ADMIN_MESSAGE, title=NOTIFY_TITLE, severity="error", markup=False)
+    app.notify(not_admin_message(app.config), title=NOTIFY_TITLE, severity="error", markup=False)
     return False
 
 
