@@ -17,15 +17,15 @@ NOT_ADMIN_MESSAGE = "needs admin rights"
 def not_admin_message(config: Config) -> str:
     """Explain the rejection: which user, which file, and how to become an admin."""
     user = current_user()
-    who = f'user "{user}"' if user else "this process's user (the system reports no name)"
+    user_text = f'user "{user}"' if user else "this process's user (the system reports no name)"
     if config.source is None:
         return (
-            f"{NOT_ADMIN_MESSAGE}: {who} is not an admin, and the embedded default lists "
+            f"{NOT_ADMIN_MESSAGE}: {user_text} is not an admin, and the embedded default lists "
             f'none; write a config file with [admin] users = ["{user or "NAME"}"] '
             "and start with --config FILE"
         )
     return (
-        f"{NOT_ADMIN_MESSAGE}: {who} is not listed in [admin] users of {config.source}; "
+        f"{NOT_ADMIN_MESSAGE}: {user_text} is not listed in [admin] users of {config.source}; "
         "add the name there"
     )
 
