@@ -11,6 +11,8 @@ from textual.widgets import Static
 
 from sched_tui.config import ProviderConfig
 from sched_tui.providers.ics import IcsProvider
+from sched_tui.queue import QueueStats
+from sched_tui.tui.queue_link import describe_depth_short
 from sched_tui.tui.widgets.status_line import StatusLine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ics"
@@ -176,3 +178,39 @@ async def test_skipped_events_counted_in_status(config, tmp_path) -> None:
 
         assert alerts == "? dr-chen: 1 item skipped"
         assert grid.rendered((1, 4)).label.startswith("✓10:00")
+
+
+async def test_crowded_line_uses_short_forms(config, provider) -> None:
+    """At 80 columns the queue's failed count stays visible through short forms."""
+    app, _ = make_app(config, [provider])
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(pilot)
+        status = app.screen.query_one(StatusLine)
+        status.set_segment("cache", "cache 87% · 22 entries", short="cache 87%")
+        status.set_segment(
+            "queue", "queue 1 pending · 0 in flight · 1 failed", short="queue 1 pending · 1 failed"
+        )
+        await pilot.pause()
+        narrow = screen_text(app).splitlines()[0]
+
+        await pilot.resize_terminal(200, 24)
+        await pilot.pause()
+        wide = screen_text(app).splitlines()[0]
+
+    assert "queue 1 pending · 1 failed" in narrow
+    assert "cache 87%" in narrow
+    assert "wk 07 Dec" in narrow
+    assert status.full_text("week") == "week of Mon 07 Dec 2026"
+    for text in ("Test practice", "week of Mon 07 Dec 2026", "cache 87% · 22 entries"):
+        assert text in wide
+    assert "queue 1 pending · 0 in flight · 1 failed" in wide
+
+
+def test_short_queue_text_leaves_out_zeros() -> None:
+    def stats(pending: int, in_flight: int, failed: int) -> QueueStats:
+        return QueueStats(pending, 0, in_flight, 0, 0, failed, None, {}, {})
+
+    assert describe_depth_short(stats(1, 0, 1)) == "queue 1 pending · 1 failed"
+    assert describe_depth_short(stats(0, 2, 0)) == "queue 2 sending"
+    assert describe_depth_short(stats(0, 0, 0)) == "queue empty"

@@ -26,7 +26,7 @@ from textual.timer import Timer
 from sched_tui.cache.admin import current_user, is_admin, not_admin_message
 from sched_tui.cache.control import CacheControl
 from sched_tui.cache.store import CacheKey
-from sched_tui.tui.cache_marks import cache_text, cell_therapists
+from sched_tui.tui.cache_marks import cache_short_text, cache_text, cell_therapists
 from sched_tui.tui.lifecycle import ServicesUnavailable
 from sched_tui.tui.screens.confirm import ConfirmScreen
 from sched_tui.tui.screens.pick_therapist import PickTherapistScreen
@@ -79,7 +79,8 @@ class CacheSync:
         if self.cache is None or self._closed:
             return
         status = self.screen.query_one(StatusLine)
-        status.set_segment("cache", cache_text(self.cache.stats()))
+        stats = self.cache.stats()
+        status.set_segment("cache", cache_text(stats), short=cache_short_text(stats))
 
     def reload_now(self) -> None:
         """Reload the visible week after the messages already queued, instead of after a pause.

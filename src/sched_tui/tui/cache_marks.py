@@ -116,3 +116,9 @@ def cache_text(stats: CacheStats) -> str:
     ratio_text = "no reads" if ratio is None else f"{ratio:.0%}"
     entries = sum(stats.entries.values())
     return f"cache {ratio_text} · {entries} entr{'y' if entries == 1 else 'ies'}"
+
+
+def cache_short_text(stats: CacheStats) -> str:
+    """Describe the cache for a crowded status line: "cache 87%"."""
+    ratio = stats.hit_ratio
+    return "cache -" if ratio is None else f"cache {ratio:.0%}"

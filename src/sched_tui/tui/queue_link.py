@@ -77,6 +77,13 @@ def describe_depth(stats: QueueStats) -> str:
     return f"queue {stats.pending} pending · {stats.processing} in flight · {stats.failed} failed"
 
 
+def describe_depth_short(stats: QueueStats) -> str:
+    """Return the queue depth for a crowded status line: the counts that are not zero."""
+    counts = ((stats.pending, "pending"), (stats.processing, "sending"), (stats.failed, "failed"))
+    parts = [f"{count} {name}" for count, name in counts if count]
+    return "queue " + (" · ".join(parts) if parts else "empty")
+
+
 def is_user_cancel(job: Job) -> bool:
     """Tell whether `job` failed because staff cancelled it."""
     return job.status is Status.FAILED and job.last_error == CANCELLED_BY_USER

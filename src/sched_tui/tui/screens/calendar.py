@@ -99,7 +99,8 @@ class CalendarScreen(CalendarWrites, AppScreen):
     def on_mount(self) -> None:
         """Show the skeleton at once and ask for the current week."""
         status = self.query_one(StatusLine)
-        status.set_segment("practice", self.sched_app.config.practice.name)
+        # The practice name is the first thing a crowded line can do without.
+        status.set_segment("practice", self.sched_app.config.practice.name, short="")
         grid = self.query_one(WeekGrid)
         grid.focus()
         self._show_detail(grid.cursor)
@@ -218,7 +219,9 @@ class CalendarScreen(CalendarWrites, AppScreen):
             self.filters = filters
         self._generation += 1
         status = self.query_one(StatusLine)
-        status.set_segment("week", f"week of {self.week.start:%a %d %b %Y}")
+        status.set_segment(
+            "week", f"week of {self.week.start:%a %d %b %Y}", short=f"wk {self.week.start:%d %b}"
+        )
         status.set_segment("state", "loading…")
         self._fetch(WeekQuery(self._generation, self.week, self.filters))
 

@@ -34,7 +34,13 @@ from sched_tui.tui.cells import Cell, CellKey, build_cells
 from sched_tui.tui.messages import QueueChanged
 from sched_tui.tui.moves import move_starts
 from sched_tui.tui.pending import QUEUED_ID_PREFIX, apply_jobs, mark_cells
-from sched_tui.tui.queue_link import QueueUnavailable, QueueUpdate, describe_depth, is_user_cancel
+from sched_tui.tui.queue_link import (
+    QueueUnavailable,
+    QueueUpdate,
+    describe_depth,
+    describe_depth_short,
+    is_user_cancel,
+)
 from sched_tui.tui.screens.confirm import ConfirmScreen
 from sched_tui.tui.screens.write_dialogs import BookingScreen, ChoiceScreen
 from sched_tui.tui.widgets.status_line import StatusLine
@@ -124,16 +130,19 @@ class CalendarWrites:
         self._open_jobs = view.open_jobs
         # An empty queue leaves the narrow status line to the other segments.
         idle = view.stats.depth == 0 and view.stats.failed == 0
-        self._show_queue_depth("" if idle else describe_depth(view.stats))
+        if idle:
+            self._show_queue_depth("", "")
+        else:
+            self._show_queue_depth(describe_depth(view.stats), describe_depth_short(view.stats))
         for job in update.settled:
             self._settle(job)
         if self.calendar is not None and (changed or update.settled):
             self.repaint_cells()
 
-    def _show_queue_depth(self, text: str) -> None:
+    def _show_queue_depth(self, text: str, short: str) -> None:
         if text != self._queue_text:
             self._queue_text = text
-            self.query_one(StatusLine).set_segment("queue", text)
+            self.query_one(StatusLine).set_segment("queue", text, short=short)
 
     def _settle(self, job: Job) -> None:
         """Keep a succeeded job drawn until fresh data arrive; explain a failed one."""
