@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import fixture_bytes, week_range
 
+from conftest import fixture_bytes, week_range
 from sched_tui.config import ProviderConfig
 from sched_tui.http import build_client
 from sched_tui.model import Status

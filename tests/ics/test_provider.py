@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import FIXTURES, free_port, week_range
 
+from conftest import FIXTURES, free_port, week_range
 from sched_tui.config import ProviderConfig
 from sched_tui.model import Therapist
 from sched_tui.providers.base import (
@@ -74,6 +74,34 @@ async def test_unparseable_file_is_malformed(tmp_path: Path) -> None:
     with pytest.raises(MalformedData) as raised:
         await fetch(provider, date(2006, 7, 17))
     assert "2006717T080000Z" in str(raised.value)
+    assert str(raised.value).startswith(f"dr-lee-calendar: calendar file {broken}: ")
+
+
+async def test_truncated_file_names_path(tmp_path: Path) -> None:
+    """A file cut before its END lines names the file, so staff know which export to redo."""
+    cut = tmp_path / "cut.ics"
+    whole = (FIXTURES / EXDATE_FILE).read_text(encoding="utf-8")
+    cut.write_text(whole[: whole.index("END:VEVENT")], encoding="utf-8")
+    provider = IcsProvider.from_config(config(path=cut), NEW_YORK)
+
+    with pytest.raises(MalformedData) as raised:
+        await fetch(provider, date(2022, 3, 7))
+
+    assert str(raised.value).startswith(f"dr-lee-calendar: calendar file {cut}: ")
+
+
+async def test_malformed_url_names_host_only(fixture_server: str) -> None:
+    """A calendar URL may carry a secret in its path, so only its host is named."""
+    url = f"{fixture_server}/private-part/outlook-vfreebusy-malformed-dates.ics"
+    provider = IcsProvider.from_config(config(url=url), NEW_YORK)
+    try:
+        with pytest.raises(MalformedData) as raised:
+            await fetch(provider, date(2006, 7, 17))
+    finally:
+        await provider.aclose()
+
+    assert str(raised.value).startswith("dr-lee-calendar: calendar from 127.0.0.1: ")
+    assert "private-part" not in str(raised.value)
 
 
 async def test_url_provider_week(fixture_server: str) -> None:

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import FIXTURES, expand_week, fixture_bytes, starts, week_range
 
+from conftest import FIXTURES, expand_week, fixture_bytes, starts, week_range
 from sched_tui.model import Status
 from sched_tui.providers.base import MalformedData
 from sched_tui.providers.ical_expand import expand_calendar

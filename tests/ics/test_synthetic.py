@@ -7,8 +7,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import expand_week, starts
 
+from conftest import expand_week, starts
 from sched_tui.model import Status
 from sched_tui.providers.base import MalformedData
 

@@ -198,13 +198,24 @@ class IcsProvider:
                 )
             except MalformedData as error:
                 if len(documents) == 1 and self.caldav is None:
-                    raise
+                    raise MalformedData(self._with_origin(str(error))) from None
                 merged.warnings.append(f"skipped calendar object {label}: {error}")
                 continue
             merged.appointments.extend(expansion.appointments)
             merged.warnings.extend(expansion.warnings)
         merged.appointments.sort(key=lambda item: (item.bounds(self.tz)[0], item.id))
         return merged
+
+    def _with_origin(self, message: str) -> str:
+        """Insert where the calendar came from after the provider name of `message`."""
+        if self.path is not None:
+            origin = f"calendar file {self.path}"
+        else:
+            # Only the host: private calendar URLs carry their secret in the path.
+            origin = f"calendar from {httpx.URL(str(self.url)).host}"
+        prefix = f"{self.name}: "
+        rest = message.removeprefix(prefix)
+        return f"{prefix}{origin}: {rest}"
 
     def _log_new_warnings(self, warnings: list[str]) -> None:
         for warning in warnings:
