@@ -302,3 +302,14 @@ async def test_evaluation_skipped_after_other_copy(
     clock.advance(5)
     await second.evaluate()
     assert (await state_of(second, "QueueBacklog")).evaluated_at == clock.now
+
+
+def test_reading_counts_lookups_for_cache_rule() -> None:
+    cache_rule = AlertRuleConfig(
+        name="LowCacheHits", severity="warning", kpi="cache_hit_ratio", threshold=0.5
+    )
+
+    assert Reading(0.39, 36, True).describe(cache_rule) == "39% (36 lookups)"
+    assert Reading(None, 0, False).describe(cache_rule) == "n/a (0 lookups)"
+    assert Reading(4.0, 71, True).describe(ERROR_RULE) == "4.0% (71 calls)"
+    assert Reading(51.0, None, True).describe(QUEUE_RULE) == "51"

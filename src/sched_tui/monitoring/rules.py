@@ -40,11 +40,13 @@ class Reading:
 
     def describe(self, rule: AlertRuleConfig) -> str:
         """Render the value with its unit and sample count, for banners and the CLI."""
+        # The cache ratio counts lookups; every other sampled KPI counts calls.
+        noun = "lookup" if rule.kpi == "cache_hit_ratio" else "call"
         if self.value is None:
-            return "n/a (0 calls)" if self.samples is not None else "n/a"
+            return f"n/a (0 {noun}s)" if self.samples is not None else "n/a"
         text = format_value(rule, self.value)
         if self.samples is not None:
-            text += f" ({kpi.count_text(self.samples, 'call')})"
+            text += f" ({kpi.count_text(self.samples, noun)})"
         return text
 
 
