@@ -6,10 +6,10 @@ from typing import ClassVar
 
 import pytest
 from textual.app import App
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Select, Static
 
 from sched_tui.tui.screens.calendar_writes import EN_DASH
-from sched_tui.tui.screens.write_dialogs import BookingScreen
+from sched_tui.tui.screens.write_dialogs import BookingForm, BookingScreen
 from sched_tui.tui.stylesheets import stylesheet_path
 
 SLOTS = [
@@ -20,16 +20,17 @@ SLOTS = [
 
 
 class FormApp(App[None]):
-    """Shows one booking form with the app's stylesheets."""
+    """Shows one booking form with the app's stylesheets; `result` is what it closed with."""
 
     CSS_PATH: ClassVar = [stylesheet_path("app.tcss"), stylesheet_path("calendar.tcss")]
 
     def __init__(self, slots: list[str]) -> None:
         super().__init__()
         self.slots = slots
+        self.result: list[BookingForm | None] = []
 
     def on_mount(self) -> None:
-        self.push_screen(BookingScreen("Book on Sat 05 Dec", self.slots))
+        self.push_screen(BookingScreen("Book on Sat 05 Dec", self.slots), self.result.append)
 
 
 def visible(screen: BookingScreen, selector: str) -> bool:
@@ -66,7 +67,7 @@ async def test_single_slot_is_text() -> None:
         screen = app.screen
         assert isinstance(screen, BookingScreen)
 
-        assert not screen.query(OptionList)
+        assert not screen.query("#booking-slot")
         assert str(screen.query_one("#booking-slot-line", Static).content) == f"Slot: {SLOTS[0]}"
         assert app.focused is screen.query_one("#booking-first_name", Input)
 
@@ -104,3 +105,41 @@ async def test_form_grows_on_tall_terminal() -> None:
         # Nothing left to scroll: every field shows at once.
         assert fields.max_scroll_y == 0
         assert screen.query_one("#booking-book", Button).region.bottom <= 70
+
+
+async def test_patient_type_is_a_choice() -> None:
+    """Patient type offers existing or new only; the form closes with the one chosen."""
+    patient = {
+        "first_name": "Test",
+        "last_name": "Patient",
+        "date_of_birth": "1980-01-01",
+        "sex_at_birth": "female",
+        "phone_number": "5550100000",
+        "email_address": "patient@example.test",
+        "address1": "1 Test St",
+        "city": "New York",
+        "state": "NY",
+        "zip_code": "10001",
+    }
+    app = FormApp(SLOTS)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        line = screen.query_one("#booking-slot-line", Static)
+        choice = screen.query_one("#booking-patient_type", Select)
+        assert choice.value == "existing"
+        for name, value in patient.items():
+            screen.query_one(f"#booking-{name}", Input).value = value
+        choice.focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert choice.value == "new"
+        # Choosing in the Select leaves the slot choice alone.
+        assert str(line.content) == f"Slot: {SLOTS[0]}"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    [form] = app.result
+    assert form is not None
+    assert form.patient_type == "new"

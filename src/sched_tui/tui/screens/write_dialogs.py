@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 
 from sched_tui.queue.zocdoc_requests import (
     MAX_NOTES_CHARS,
@@ -102,7 +102,12 @@ class BookingScreen(ModalScreen[BookingForm | None]):
             with VerticalScroll(id="booking-fields"):
                 yield from _field_row(
                     "Patient type",
-                    Input("existing", placeholder="existing or new", id="booking-patient_type"),
+                    Select(
+                        [("existing patient", "existing"), ("new patient", "new")],
+                        value="existing",
+                        allow_blank=False,
+                        id="booking-patient_type",
+                    ),
                 )
                 for name, label in patient_field_labels().items():
                     placeholder = _PLACEHOLDERS.get(name, "")
@@ -127,12 +132,17 @@ class BookingScreen(ModalScreen[BookingForm | None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Name the highlighted slot in the line under the heading."""
+        # The patient type's Select has an option list of its own.
+        if event.option_list.id != "booking-slot":
+            return
         event.stop()
         line = _slot_line(self.slots[event.option_index])
         self.query_one("#booking-slot-line", Static).update(line)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a slot keeps it and moves on to the patient fields."""
+        if event.option_list.id != "booking-slot":
+            return
         event.stop()
         self.query_one("#booking-first_name", Input).focus()
 
@@ -154,12 +164,10 @@ class BookingScreen(ModalScreen[BookingForm | None]):
         fields = {
             name: self.query_one(f"#booking-{name}", Input).value for name in patient_field_labels()
         }
-        patient_type = self.query_one("#booking-patient_type", Input).value.strip().lower()
+        patient_type = str(self.query_one("#booking-patient_type", Select).value)
         try:
             patient = PatientDetails.parse(fields)
             notes = check_notes(self.query_one("#booking-notes", Input).value)
-            if patient_type not in ("existing", "new"):
-                raise ValueError("patient type is invalid; expected existing or new")
         except ValueError as error:
             message = self.query_one("#booking-error", Static)
             message.update(f"✗ {error}")
@@ -179,7 +187,7 @@ def _slot_line(slot: str) -> str:
     return f"Slot: {slot}"
 
 
-def _field_row(label: str, field: Input) -> ComposeResult:
+def _field_row(label: str, field: Input | Select[str]) -> ComposeResult:
     """Yield one form row: the label on the left, its field on the same line."""
     field.compact = True
     yield Horizontal(Label(label, classes="booking-label"), field, classes="booking-row")
