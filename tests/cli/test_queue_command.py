@@ -116,3 +116,16 @@ def test_processed_or_unknown_job_exits_1(
     status, _, err = _run(capsys, config_file, action, "no-such-job")
     assert status == 1
     assert "job no-such-job not found" in err
+
+
+def test_job_id_start_is_enough(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first characters shown in the queue pane pick the job, as the full id does."""
+    ids = _seed(config_file)
+
+    status, out, _ = _run(capsys, config_file, "cancel", ids["pending"][:8])
+
+    assert status == 0
+    assert out == f"job {ids['pending']} cancelled\n"
+    status, _, err = _run(capsys, config_file, "retry", "")
+    assert status == 1
+    assert "no job id given" in err

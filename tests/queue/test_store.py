@@ -340,3 +340,20 @@ async def test_purge_keeps_unsettled_and_recent_jobs(store: QueueStore, clock: F
     assert left == {old_failed.job_id, old_pending.job_id, recent.job_id}
     assert len(events_before) == 4
     assert [event.job_id for event in await store.events_after(0)] == [recent.job_id]
+
+
+async def test_resolve_id_by_start(store: QueueStore) -> None:
+    for job_id in ("aaaa1111-first", "aaaa2222-second"):
+        await store.connection.execute(
+            "INSERT INTO api_write_queue (job_id, target_system, operation, payload,"
+            " next_attempt_at, idempotency_key, created_at, updated_at)"
+            " VALUES (?, 'zocdoc', 'cancel', '{}', 0, ?, 0, 0)",
+            (job_id, job_id),
+        )
+
+    assert await store.resolve_id("aaaa1111-first") == "aaaa1111-first"
+    assert await store.resolve_id("aaaa2") == "aaaa2222-second"
+    with pytest.raises(JobNotFound, match="matches several jobs"):
+        await store.resolve_id("aaaa")
+    with pytest.raises(JobNotFound, match="job zzzz not found"):
+        await store.resolve_id("zzzz")

@@ -303,16 +303,17 @@ async def test_queue_pane_retry_and_cancel(tmp_path: Path) -> None:
         table = pane.query_one(DataTable)
         await wait_until(pilot, lambda: table.row_count == 2)
         rows = {str(row_key.value): table.get_row(row_key) for row_key in table.rows}
-        assert rows[failed.job_id][:4] == ["zocdoc", "create", "failed", "1"]
-        assert "invalid payload" in rows[failed.job_id][5]
+        assert rows[failed.job_id][0] == failed.job_id[:8]
+        assert rows[failed.job_id][2:6] == ["zocdoc", "create", "failed", "1"]
+        assert "invalid payload" in rows[failed.job_id][7]
         pending_id = next(job_id for job_id in rows if job_id != failed.job_id)
-        assert rows[pending_id][:4] == ["zocdoc", "create", "pending", "0"]
+        assert rows[pending_id][2:6] == ["zocdoc", "create", "pending", "0"]
         assert "queue 1 pending · 0 in flight · 1 failed" in screen_text(app)
 
         table.move_cursor(row=table.get_row_index(failed.job_id))
         await pilot.press("r")
-        await wait_until(pilot, lambda: table.get_row(failed.job_id)[2] == "pending")
-        assert table.get_row(failed.job_id)[3] == "0"
+        await wait_until(pilot, lambda: table.get_row(failed.job_id)[4] == "pending")
+        assert table.get_row(failed.job_id)[5] == "0"
 
         table.move_cursor(row=table.get_row_index(pending_id))
         await pilot.press("c")

@@ -60,12 +60,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "retry", help="send a failed job again, with fresh attempts, or a pending one now"
     )
     add_config_argument(retry_parser)
-    retry_parser.add_argument("job_id", metavar="JOB_ID")
+    retry_parser.add_argument(
+        "job_id", metavar="JOB_ID", help="the job id, or its start as the queue pane shows it"
+    )
     retry_parser.set_defaults(handler=run_retry)
 
     cancel_parser = actions.add_parser("cancel", help="cancel a pending or failed job")
     add_config_argument(cancel_parser)
-    cancel_parser.add_argument("job_id", metavar="JOB_ID")
+    cancel_parser.add_argument(
+        "job_id", metavar="JOB_ID", help="the job id, or its start as the queue pane shows it"
+    )
     cancel_parser.set_defaults(handler=run_cancel)
 
 
@@ -92,7 +96,7 @@ def run_retry(args: argparse.Namespace) -> int:
     """Make a job pending and due now."""
 
     async def change(store: QueueStore) -> Job:
-        return await store.retry(args.job_id)
+        return await store.retry(await store.resolve_id(args.job_id))
 
     return _run(args, change, lambda job: print(f"job {job.job_id} is pending, due now"))
 
@@ -101,7 +105,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a job so it is never sent."""
 
     async def change(store: QueueStore) -> Job:
-        return await store.cancel(args.job_id)
+        return await store.cancel(await store.resolve_id(args.job_id))
 
     return _run(args, change, lambda job: print(f"job {job.job_id} cancelled"))
 

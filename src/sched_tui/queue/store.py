@@ -446,6 +446,31 @@ class QueueStore:
             raise JobNotFound(f"job {job_id} not found; `sched-tui queue list` shows the job ids")
         return job_from_row(rows[0])
 
+    async def resolve_id(self, text: str) -> str:
+        """Return the id of the one job whose id is `text` or starts with it.
+
+        Raises JobNotFound when no job matches, or when several do (naming how many).
+        """
+        prefix = text.strip()
+        if not prefix:
+            raise JobNotFound("no job id given; `sched-tui queue list` shows the job ids")
+        rows = await self._execute(
+            "SELECT job_id FROM api_write_queue WHERE job_id = :id"
+            " UNION SELECT job_id FROM api_write_queue WHERE substr(job_id, 1, :length) = :id"
+            " LIMIT 3",
+            {"id": prefix, "length": len(prefix)},
+        )
+        ids = sorted({row[0] for row in rows})
+        if prefix in ids:
+            return prefix
+        if len(ids) == 1:
+            return str(ids[0])
+        if not ids:
+            raise JobNotFound(f"job {prefix} not found; `sched-tui queue list` shows the job ids")
+        raise JobNotFound(
+            f"job id {prefix} matches several jobs; give more of it (`sched-tui queue list`)"
+        )
+
     async def list_jobs(
         self,
         statuses: Sequence[Status | str] = (),

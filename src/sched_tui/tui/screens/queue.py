@@ -28,6 +28,8 @@ from sched_tui.tui.screens.confirm import ConfirmScreen
 log = logging.getLogger(__name__)
 
 COLUMNS = (
+    ("job", "Job"),
+    ("queued", "Queued"),
     ("target", "Target"),
     ("operation", "Operation"),
     ("status", "Status"),
@@ -36,6 +38,8 @@ COLUMNS = (
     ("error", "Last error"),
 )
 ERROR_WIDTH = 70
+# Characters of the job id shown; `sched-tui queue retry` and `cancel` accept them.
+JOB_ID_SHOWN = 8
 
 
 def job_row(job: Job, tz: object) -> tuple[str, ...]:
@@ -52,7 +56,10 @@ def job_row(job: Job, tz: object) -> tuple[str, ...]:
     error = job.last_error or ""
     if len(error) > ERROR_WIDTH:
         error = error[: ERROR_WIDTH - 1] + "…"
+    queued = datetime.fromtimestamp(job.created_at, tz)  # type: ignore[arg-type]
     return (
+        job.job_id[:JOB_ID_SHOWN],
+        f"{queued:%a %H:%M}",
         job.target_system,
         job.operation.value,
         status,
