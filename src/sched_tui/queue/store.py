@@ -449,7 +449,7 @@ class QueueStore:
     async def resolve_id(self, text: str) -> str:
         """Return the id of the one job whose id is `text` or starts with it.
 
-        Raises JobNotFound when no job matches, or when several do (naming how many).
+        Raises JobNotFound when no job matches, or when several do.
         """
         prefix = text.strip()
         if not prefix:
