@@ -334,6 +334,9 @@ async def test_kpi_rows_fit_80_columns(rig: Rig) -> None:
     successes = [(now, "Zocdoc_GetAppointments", 50.0, True, 200) for _ in range(68)]
     await insert_events(rig.monitoring.db, failures + successes)
 
+    # One refresh a minute: the first chart must fit without a second refresh.
+    app.config = replace(app.config, monitoring=replace(app.config.monitoring, refresh_s=60))
+
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("K")
         await wait_until(pilot, lambda: isinstance(app.screen, KpiScreen))
@@ -348,6 +351,17 @@ async def test_kpi_rows_fit_80_columns(rig: Rig) -> None:
         for sparkline in pane.query(Sparkline).results():
             assert sparkline.size.width >= 12
             assert sparkline.region.right <= 80
+
+        # The chart is drawn for the height left under the rows, legend included.
+        chart = pane.query_one("#kpi-chart", Static)
+        await wait_until(pilot, lambda: "errors (%, right axis)" in pane.chart_text)
+        small = len(pane.chart_text.splitlines())
+        assert small <= chart.content_size.height
+        await pilot.resize_terminal(100, 40)
+        # Taller now; plotext caps a chart at the size of the terminal it finds,
+        # which under pytest is 80x24, so the new height is not checked exactly.
+        await wait_until(pilot, lambda: len(pane.chart_text.splitlines()) > small)
+        assert len(pane.chart_text.splitlines()) <= chart.content_size.height
 
 
 async def test_kpi_pane_pauses_while_hidden(rig: Rig) -> None:

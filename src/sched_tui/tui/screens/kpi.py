@@ -13,7 +13,7 @@ import logging
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -58,6 +58,7 @@ class KpiScreen(AppScreen):
         self._timer: Timer | None = None
         self._generation = 0
         self._chart_source = ""
+        self._series: MinuteSeries | None = None
         # Completed refreshes and charts, for tests that wait for the next one.
         self.refreshes = 0
         self.charts_rendered = 0
@@ -135,8 +136,20 @@ class KpiScreen(AppScreen):
                 except NoMatches:
                     await container.mount(KpiRowView(row, id=_row_id(row.key)))
 
+        self._series = series
+        # After the layout that places any new rows, so the chart gets the height left.
+        self.call_after_refresh(self._redraw_chart)
+
+    def _redraw_chart(self) -> None:
+        """Render the chart of the last series read at the chart's current size."""
+        if self._series is None:
+            return
         self._generation += 1
-        self._render_chart(self._generation, series, *self._chart_size())
+        self._render_chart(self._generation, self._series, *self._chart_size())
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Draw the chart again for the new terminal size."""
+        self.call_after_refresh(self._redraw_chart)
 
     def _row_view(self, key: str) -> KpiRowView:
         return self.query_one(f"#{_row_id(key)}", KpiRowView)
