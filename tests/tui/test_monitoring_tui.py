@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,7 @@ from sched_tui.cache.store import CacheStore
 from sched_tui.config import AlertRuleConfig, Config, ProviderConfig, SandboxFaults
 from sched_tui.config.monitoring import MonitoringConfig
 from sched_tui.monitoring import chart
-from sched_tui.monitoring.alerts import ActiveAlert, AlertState
+from sched_tui.monitoring.alerts import ActiveAlert, AlertState, HistoryEntry
 from sched_tui.monitoring.kpi import CacheRatio, ErrorRate, KpiSnapshot, MinuteSeries
 from sched_tui.monitoring.runtime import Monitoring
 from sched_tui.providers.base import Provider
@@ -49,7 +49,7 @@ from sched_tui.services import Services
 from sched_tui.tui.alert_watch import alert_banners, format_since
 from sched_tui.tui.app import SchedApp
 from sched_tui.tui.kpi_rows import chart_thresholds, kpi_rows
-from sched_tui.tui.screens.alert_history import AlertHistoryScreen
+from sched_tui.tui.screens.alert_history import AlertHistoryScreen, history_cells
 from sched_tui.tui.screens.calendar import CalendarScreen
 from sched_tui.tui.screens.kpi import KpiScreen
 
@@ -513,3 +513,39 @@ def test_single_sample_sparkline_is_empty() -> None:
     assert sparkline_data([0.0]) == []
     assert sparkline_data([]) == []
     assert sparkline_data([0.0, 3.0]) == [0.0, 3.0]
+
+
+def test_history_cells_fit_100_columns() -> None:
+    """Times on the firing's day show as HH:MM, so a full row stays within 100 columns."""
+    zone = ZoneInfo("America/New_York")
+    fired = datetime(2026, 12, 4, 17, 2, tzinfo=zone).timestamp()
+    entry = HistoryEntry(
+        id=1,
+        rule="HighErrorRate",
+        severity="critical",
+        threshold=5.0,
+        active_since=fired - 600,
+        fired_at=fired,
+        fired_value=31.4,
+        resolved_at=fired + 300,
+        resolved_value=0.0,
+        acknowledged_at=fired + 60,
+        acknowledged_by="frontdesk",
+    )
+    rules = {"HighErrorRate": ERROR_RULE}
+
+    cells = history_cells(entry, rules, zone)
+    next_day = history_cells(replace(entry, acknowledged_at=fired + 86_400), rules, zone)
+
+    assert cells == (
+        "Fri 04 Dec 17:02",
+        "CRITICAL",
+        "HighErrorRate",
+        "resolved",
+        "31.4%",
+        "17:07 at 0.0%",
+        "17:03 by frontdesk",
+    )
+    # Cell widths plus DataTable's padding of one cell on each side.
+    assert sum(len(cell) + 2 for cell in cells) <= 100
+    assert next_day[6] == "Sat 05 Dec 17:02 by frontdesk"

@@ -21,13 +21,21 @@ log = logging.getLogger(__name__)
 
 # Firings listed at most.
 HISTORY_LIMIT = 200
-COLUMNS = ("Fired", "Severity", "Rule", "State", "Fired at value", "Resolved", "Acknowledged")
+COLUMNS = ("Fired", "Severity", "Rule", "State", "Value", "Resolved", "Acknowledged")
 
 
-def _when(seconds: float | None, tz: ZoneInfo) -> str:
+def _when(seconds: float | None, tz: ZoneInfo, day_of: float | None = None) -> str:
+    """Render a time as "Fri 04 Dec 17:02", or only "17:05" on the same day as `day_of`.
+
+    The short forms keep the table within 100 columns; history is kept for days,
+    not years, so the year is left out.
+    """
     if seconds is None:
         return ""
-    return f"{datetime.fromtimestamp(seconds, tz):%Y-%m-%d %H:%M:%S}"
+    moment = datetime.fromtimestamp(seconds, tz)
+    if day_of is not None and datetime.fromtimestamp(day_of, tz).date() == moment.date():
+        return f"{moment:%H:%M}"
+    return f"{moment:%a %d %b %H:%M}"
 
 
 def _value(entry_value: float | None, rule: AlertRuleConfig | None) -> str:
@@ -49,10 +57,12 @@ def history_cells(
         resolved = ""
     else:
         state = "resolved"
-        resolved = f"{_when(entry.resolved_at, tz)} at {_value(entry.resolved_value, rule)}"
+        resolved_at = _when(entry.resolved_at, tz, entry.fired_at)
+        resolved = f"{resolved_at} at {_value(entry.resolved_value, rule)}"
     acknowledged = ""
     if entry.acknowledged_at is not None:
-        acknowledged = f"{_when(entry.acknowledged_at, tz)} by {entry.acknowledged_by}"
+        acknowledged_at = _when(entry.acknowledged_at, tz, entry.fired_at)
+        acknowledged = f"{acknowledged_at} by {entry.acknowledged_by}"
     return (
         _when(entry.fired_at, tz),
         entry.severity.upper(),
