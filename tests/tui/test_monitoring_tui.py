@@ -534,8 +534,9 @@ def test_history_cells_fit_100_columns() -> None:
     )
     rules = {"HighErrorRate": ERROR_RULE}
 
-    cells = history_cells(entry, rules, zone)
-    next_day = history_cells(replace(entry, acknowledged_at=fired + 86_400), rules, zone)
+    cells = history_cells(entry, rules, zone, 2026)
+    next_day = history_cells(replace(entry, acknowledged_at=fired + 86_400), rules, zone, 2026)
+    last_year = history_cells(entry, rules, zone, 2027)
 
     assert cells == (
         "Fri 04 Dec 17:02",
@@ -549,3 +550,4 @@ def test_history_cells_fit_100_columns() -> None:
     # Cell widths plus DataTable's padding of one cell on each side.
     assert sum(len(cell) + 2 for cell in cells) <= 100
     assert next_day[6] == "Sat 05 Dec 17:02 by frontdesk"
+    assert last_year[0] == "04 Dec 2026 17:02"

@@ -24,17 +24,19 @@ HISTORY_LIMIT = 200
 COLUMNS = ("Fired", "Severity", "Rule", "State", "Value", "Resolved", "Acknowledged")
 
 
-def _when(seconds: float | None, tz: ZoneInfo, day_of: float | None = None) -> str:
+def _when(seconds: float | None, tz: ZoneInfo, year: int, day_of: float | None = None) -> str:
     """Render a time as "Fri 04 Dec 17:02", or only "17:05" on the same day as `day_of`.
 
-    The short forms keep the table within 100 columns; history is kept for days,
-    not years, so the year is left out.
+    The short forms keep the table within 100 columns. The year shows only for
+    a time outside `year` (the current one), since retention_days may reach back years.
     """
     if seconds is None:
         return ""
     moment = datetime.fromtimestamp(seconds, tz)
     if day_of is not None and datetime.fromtimestamp(day_of, tz).date() == moment.date():
         return f"{moment:%H:%M}"
+    if moment.year != year:
+        return f"{moment:%d %b %Y %H:%M}"
     return f"{moment:%a %d %b %H:%M}"
 
 
@@ -45,7 +47,7 @@ def _value(entry_value: float | None, rule: AlertRuleConfig | None) -> str:
 
 
 def history_cells(
-    entry: HistoryEntry, rules: dict[str, AlertRuleConfig], tz: ZoneInfo
+    entry: HistoryEntry, rules: dict[str, AlertRuleConfig], tz: ZoneInfo, year: int
 ) -> tuple[str, ...]:
     """Return the table cells of one firing, in the order of `COLUMNS`.
 
@@ -57,14 +59,14 @@ def history_cells(
         resolved = ""
     else:
         state = "resolved"
-        resolved_at = _when(entry.resolved_at, tz, entry.fired_at)
+        resolved_at = _when(entry.resolved_at, tz, year, entry.fired_at)
         resolved = f"{resolved_at} at {_value(entry.resolved_value, rule)}"
     acknowledged = ""
     if entry.acknowledged_at is not None:
-        acknowledged_at = _when(entry.acknowledged_at, tz, entry.fired_at)
+        acknowledged_at = _when(entry.acknowledged_at, tz, year, entry.fired_at)
         acknowledged = f"{acknowledged_at} by {entry.acknowledged_by}"
     return (
-        _when(entry.fired_at, tz),
+        _when(entry.fired_at, tz, year),
         entry.severity.upper(),
         entry.rule,
         state,
@@ -121,6 +123,8 @@ class AlertHistoryScreen(AppScreen):
         rules = {rule.name: rule for rule in config.monitoring.alerts}
         table = self.query_one("#alert-history", DataTable)
         table.clear()
+        year = self.sched_app.now().year
         for entry in entries:
-            table.add_row(*history_cells(entry, rules, config.practice.tz), key=str(entry.id))
+            cells = history_cells(entry, rules, config.practice.tz, year)
+            table.add_row(*cells, key=str(entry.id))
         heading.update(f"Alert history, newest first ({_count(len(entries))})")
