@@ -77,7 +77,7 @@ def test_thousand_jobs_exactly_once(
         "tui",
     )
     try:
-        assert tui.wait(timeout=60) == 0
+        assert _wait_while_progressing(tui, db_path) == 0
         wait_until(lambda: _counts(db_path)["processed"] == 1000, 30, "1,000 processed jobs")
     finally:
         for worker in workers:
@@ -106,11 +106,12 @@ def test_sigkill_mid_batch_recovers(
         tmp_path / "config.toml",
         sandbox,
         db_path,
-        "interval_s = 0.05\nbatch_size = 10\nlease_s = 2\ncall_timeout_s = 1.5\n"
+        "interval_s = 0.05\nbatch_size = 10\nlease_s = 5\ncall_timeout_s = 1.5\n"
         "default_rate_limit_per_s = 0\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.5",
     )
     asyncio.run(_enqueue(db_path, sandbox.booking_payloads(10)))
-    sandbox.recorder.delays.extend([0.25] * 10)
+    # The fourth booking is held longest, so the kill lands while it is held.
+    sandbox.recorder.delays.extend([0.25, 0.25, 0.25, 1.2] + [0.25] * 6)
 
     worker = _spawn_worker(config, child_env, tmp_path, "doomed")
     totals = []
@@ -132,7 +133,13 @@ def test_sigkill_mid_batch_recovers(
     assert after_kill["processing"] == 7
     sent_before_kill = set(sandbox.recorder.booking_keys_seen)
 
-    time.sleep(2.5)
+    # The held booking still takes effect; then the batch's leases run out.
+    wait_until(
+        lambda: in_flight_key in {a.idempotency_key for a in sandbox.recorder.bookings()},
+        10,
+        "the held booking to be answered",
+    )
+    time.sleep(max(0.0, _latest_lease_end(db_path) - time.time()) + 0.1)
     recovered = asyncio.run(_recover(db_path))
     for job in recovered:
         if job.status is Status.PROCESSED:
@@ -184,6 +191,33 @@ def _counts(db_path: Path) -> dict[str, int]:
         rows = connection.execute("SELECT status, COUNT(*) FROM api_write_queue GROUP BY status")
         counts.update(dict(rows.fetchall()))
     return counts
+
+
+def _latest_lease_end(db_path: Path) -> float:
+    with sqlite3.connect(db_path, timeout=10) as connection:
+        [(end,)] = connection.execute("SELECT MAX(lease_expires_at) FROM api_write_queue")
+    return float(end or 0.0)
+
+
+def _wait_while_progressing(
+    process: subprocess.Popen[bytes], db_path: Path, stall_s: float = 30.0
+) -> int:
+    """Wait for `process` to exit while the processed count keeps rising; return its code.
+
+    Fails when no job was processed for `stall_s` seconds, rather than after a
+    fixed total time that a slow machine could exceed while making progress.
+    """
+    last_count, last_change = -1, time.monotonic()
+    while True:
+        try:
+            return process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            pass
+        count = _counts(db_path)["processed"]
+        if count != last_count:
+            last_count, last_change = count, time.monotonic()
+        elif time.monotonic() - last_change > stall_s:
+            raise AssertionError(f"no job processed for {stall_s:g} s (stuck at {count})")
 
 
 def _column(db_path: Path, column: str) -> list[object]:

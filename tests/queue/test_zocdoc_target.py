@@ -145,13 +145,15 @@ async def test_slow_call_books_once(
     settings = replace(FAST, lease_s=1.0, call_timeout_s=0.8)
     [payload] = sandbox.booking_payloads(1)
     job = await real_store.enqueue("zocdoc", "create", payload)
-    sandbox.recorder.delays.append(settings.lease_s + 1.0)
+    # Held well past the lease, so the resend reaches the server before the first
+    # request takes effect, even on a loaded machine.
+    sandbox.recorder.delays.append(settings.lease_s + 3.0)
     first = Processor(real_store, {"zocdoc": target}, settings)
 
     await first.run_once()
     assert (await real_store.get(job.job_id)).ambiguous
     await _drain_until_done(first, real_store, 1)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 8
     while len(sandbox.recorder.bookings()) < 2 and time.monotonic() < deadline:
         await _sleep(0.05)
 

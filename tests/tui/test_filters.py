@@ -21,7 +21,9 @@ from sched_tui.tui.messages import WeekLoaded, WeekQuery
 
 
 async def test_typing_burst_makes_one_query(tmp_path, provider: MemoryProvider) -> None:
-    debounce_s = 0.2
+    # Far longer than the gaps between Pilot key presses (under 0.1 s each, more
+    # on a loaded machine), so the burst stays inside one debounce window.
+    debounce_s = 1.0
     config = make_config(tmp_path, debounce_ms=int(debounce_s * 1000))
     app, aggregator = make_app(config, [provider])
 

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Input, Static
 from sched_tui.aggregator import Aggregator
 from sched_tui.config import Config, PracticeConfig, ProviderConfig, QueueConfig, StorageConfig
 from sched_tui.model import Slot
+from sched_tui.model import Status as AppointmentStatus
 from sched_tui.providers import build_providers
 from sched_tui.providers.zocdoc import ZocdocProvider
 from sched_tui.queue import Status
@@ -254,9 +255,14 @@ async def test_cancel_and_move_appointment(tmp_path: Path) -> None:
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, ChoiceScreen | ConfirmScreen))
         if isinstance(app.screen, ChoiceScreen):
-            # Other appointments start in the same cell: pick ours.
+            # Other appointments start in the same cell: pick ours among those the
+            # dialog lists, which leaves out cancelled and all-day ones.
             choices = [
-                item.ref for item in moved._cells[new_key].items if item.kind == "appointment"
+                item.ref
+                for item in moved._cells[new_key].items
+                if item.kind == "appointment"
+                and item.ref.status is not AppointmentStatus.CANCELLED
+                and not item.ref.all_day
             ]
             for _ in range([ref.id for ref in choices].index(booked.appointment_id)):
                 await pilot.press("down")
@@ -367,8 +373,9 @@ async def test_status_counts_in_flight_apart(tmp_path: Path) -> None:
         segment = calendar_of(app).query_one("#status-queue")
         await wait_until(pilot, lambda: str(segment.content).startswith("queue 1 pending"))
 
-        # The sandbox delays the booking request by 1 s, then returns 503.
-        sandbox.hang_s = 1.0
+        # The sandbox delays the booking request by 3 s, then returns 503: time
+        # enough for a queue poll and a redraw even on a loaded machine.
+        sandbox.hang_s = 3.0
         sandbox.inject("timeout", path="/v1/appointments")
         await pilot.press("s")
         await wait_until(
