@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.tui.conftest import NOW, CountingAggregator, wait_loaded
+from tests.tui.conftest import NOW, CountingAggregator, grid_of, wait_loaded
 
 from sched_tui.cli import main
 from sched_tui.reads import DirectReads
@@ -67,3 +67,5 @@ async def test_initial_date_shows_its_week(config, provider) -> None:
 
         assert status.segment_text("week") == "week of Mon 26 Mar 2018"
         assert aggregator.queries[0][0] == date(2018, 3, 26)
+        # The cursor starts on the date asked for, a Wednesday, not on today's weekday.
+        assert grid_of(app).cursor[0] == 2

@@ -91,7 +91,8 @@ class CalendarScreen(CalendarWrites, AppScreen):
         self.week = Week.containing(self.sched_app.initial_date or today, practice.tz)
         yield StatusLine(id="status")
         yield FilterBar(config.ui.debounce_ms / 1000, id="filters")
-        yield WeekGrid(self.shape, self.week, today, id="grid")
+        cursor_day = self.sched_app.initial_date or today
+        yield WeekGrid(self.shape, self.week, today, cursor_day=cursor_day, id="grid")
         yield Static("", id="provider-problems", classes="-empty", markup=False)
         yield DetailPanel(id="detail")
         yield Footer(show_command_palette=False)

@@ -142,12 +142,22 @@ class WeekGrid(Vertical, can_focus=True):
             super().__init__()
             self.step = step
 
-    def __init__(self, shape: GridShape, week: Week, today: date, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        shape: GridShape,
+        week: Week,
+        today: date,
+        *,
+        cursor_day: date | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.shape = shape
         self.week = week
         self.today = today
-        self.cursor: CellKey = (max(0, min((today - week.start).days, 6)), 0)
+        # The cursor starts on `cursor_day` (default today); outside the week, on Monday.
+        offset = ((cursor_day or today) - week.start).days
+        self.cursor: CellKey = (offset if 0 <= offset <= 6 else 0, 0)
         self.last_paint_count = 0
         self.paint_count = 0
         self._painted: dict[CellKey, RenderedCell] = dict.fromkeys(shape.cell_keys(), PLACEHOLDER)
