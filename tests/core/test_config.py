@@ -145,6 +145,16 @@ def test_storage_path_in_missing_folder(tmp_path: Path) -> None:
     assert load_config(relative).storage.path == tmp_path / "sched.db"
 
 
+def test_storage_path_that_is_a_folder(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[storage]\npath = "{tmp_path}"')
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+
+    assert caught.value.key == "storage.path"
+    assert "not a folder" in caught.value.expected
+
+
 def test_secret_value_never_in_message(tmp_path: Path) -> None:
     path = write(tmp_path, '[[providers]]\nname = "x"\nkind = "zocdoc"\nclient_secret = "s3cret"')
 

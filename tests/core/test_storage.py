@@ -7,7 +7,10 @@ import os
 import stat
 from pathlib import Path
 
-from sched_tui.storage import load_migrations, open_database, schema_version
+import pytest
+
+from sched_tui.cli import main
+from sched_tui.storage import StorageError, load_migrations, open_database, schema_version
 
 
 async def test_database_created_owner_only(tmp_path: Path) -> None:
@@ -100,3 +103,29 @@ def _tables_created_by(sql: str) -> list[str]:
     import re
 
     return re.findall(r"CREATE TABLE(?: IF NOT EXISTS)? (\w+)", sql)
+
+
+async def test_file_that_is_not_a_database(tmp_path: Path) -> None:
+    """Another kind of file at the path is reported with the path, not a traceback."""
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list\n" * 100, encoding="utf-8")
+
+    with pytest.raises(StorageError) as caught:
+        await open_database(path)
+
+    assert str(path) in str(caught.value)
+    assert "file is not a database" in str(caught.value)
+
+
+def test_command_reports_storage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list\n" * 100, encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{path}"\n', encoding="utf-8")
+
+    status = main(["queue", "list", "--config", str(config)])
+
+    assert status == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"sched-tui: cannot open the database {path} (")
+    assert "Traceback" not in error

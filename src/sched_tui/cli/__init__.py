@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from sched_tui import __version__
 from sched_tui.cli.common import UsageError
+from sched_tui.storage import StorageError
 
 # Modules that each add one subcommand: `register(subparsers)` adds the parser
 # and sets `handler` to a function taking the parsed arguments and returning
@@ -100,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Invalid usage or configuration: one message, no traceback.
         print(f"sched-tui: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except StorageError as error:
+        print(f"sched-tui: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except BrokenPipeError:
         # The reader went away (for example `sched-tui kpi --watch 5 | head`). Point
         # stdout at /dev/null so the interpreter's final flush does not fail again.

@@ -254,6 +254,10 @@ def parse_config(data: dict[str, Any], source: Path | None = None) -> Config:
     ui = UiConfig(debounce_ms=ui_table.integer("debounce_ms", 300, 0, 5000))
     storage_table = root.table("storage")
     storage_path = storage_table.path("path", base)
+    if storage_path is not None and storage_path.is_dir():
+        raise storage_table.error(
+            "path", str(storage_path), "a database file, not a folder; add a file name"
+        )
     if storage_path is not None and not storage_path.parent.is_dir():
         # Copies share data only through this file, so a mistyped folder must not
         # quietly give one copy a database of its own.

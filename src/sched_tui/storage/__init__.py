@@ -60,20 +60,41 @@ def create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+class StorageError(Exception):
+    """The database file cannot be created or opened; the message names the path."""
+
+
 async def open_database(path: Path, *, busy_timeout_s: float = 5.0) -> aiosqlite.Connection:
-    """Open (creating if needed) and migrate the database at `path`."""
-    create_private_file(path)
-    connection = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    """Open (creating if needed) and migrate the database at `path`.
+
+    Raises StorageError when the file cannot be created or opened.
+    """
+    try:
+        create_private_file(path)
+        connection = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    except (OSError, sqlite3.Error) as error:
+        raise _storage_error(path, error) from None
     try:
         await connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         await _enable_wal(connection, busy_timeout_s)
         await connection.execute("PRAGMA synchronous = NORMAL")
         await connection.execute("PRAGMA foreign_keys = ON")
         await migrate(connection)
+    except sqlite3.DatabaseError as error:
+        await connection.close()
+        raise _storage_error(path, error) from None
     except BaseException:
         await connection.close()
         raise
     return connection
+
+
+def _storage_error(path: Path, error: OSError | sqlite3.Error) -> StorageError:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return StorageError(
+        f"cannot open the database {path} ({reason}); check [storage] path, the file "
+        "and its folder's permissions"
+    )
 
 
 async def _enable_wal(connection: aiosqlite.Connection, busy_timeout_s: float) -> None:
