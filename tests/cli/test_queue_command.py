@@ -87,6 +87,10 @@ def test_cancel_failed_job_leaves_failed_count(
     assert row.startswith(ids["failed"])
     assert " cancelled " in row
     assert error.strip() == "last error: cancelled by user"
+    _, out, _ = _run(capsys, config_file, "list", "--status", "cancelled", "--json")
+    [listed] = json.loads(out)
+    assert listed["status"] == "cancelled"
+    assert listed["cancelled_at"] is not None
 
 
 def test_retry_brings_cancelled_job_back(

@@ -88,6 +88,7 @@ async def test_truncated_file_names_path(tmp_path: Path) -> None:
         await fetch(provider, date(2022, 3, 7))
 
     assert str(raised.value).startswith(f"dr-lee-calendar: calendar file {cut}: ")
+    assert "the file was cut short" in str(raised.value)
 
 
 async def test_malformed_url_names_host_only(fixture_server: str) -> None:

@@ -339,6 +339,35 @@ async def test_queue_pane_retry_and_cancel(tmp_path: Path) -> None:
         assert sandbox.bookings_created == 0
 
 
+async def test_queue_pane_cancels_failed_job(tmp_path: Path) -> None:
+    """A failed job can be cleared from the pane; it then counts as cancelled, not failed."""
+    app, _ = sandbox_app(sandbox_config(tmp_path))
+
+    async with app.run_test(size=SIZE) as pilot:
+        await show_next_week(pilot)
+        broken = {
+            "appointment_type": "providers",
+            "data": {"start_time": "2030-01-07T10:00:00-05:00"},
+        }
+        failed = await app.queue.enqueue("zocdoc", "create", broken, subject_id="broken")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(notifications(app, "error")), 10)
+
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        table = app.screen.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        table.move_cursor(row=table.get_row_index(failed.job_id))
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.row_count == 0)
+        await wait_until(pilot, lambda: "0 failed" in screen_text(app))
+
+        stats = await (await app.queue.wait()).store.stats()
+        assert (stats.failed, stats.cancelled) == (0, 1)
+
+
 async def test_restart_keeps_pending_jobs(tmp_path: Path) -> None:
     config = sandbox_config(tmp_path)
     app, _ = sandbox_app(config)

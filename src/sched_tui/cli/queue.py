@@ -139,7 +139,8 @@ def job_to_json(job: Job) -> dict[str, Any]:
         "job_id": job.job_id,
         "target_system": job.target_system,
         "operation": job.operation.value,
-        "status": job.status.value,
+        # "cancelled" for a job staff cancelled, as in the text listing.
+        "status": job.state,
         "cancelled_at": _iso(job.cancelled_at),
         "attempts": job.attempts,
         "next_attempt_at": _iso(job.next_attempt_at),

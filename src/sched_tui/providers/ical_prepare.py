@@ -43,6 +43,11 @@ def parse_calendars(data: bytes | str, source: str) -> list[Calendar]:
         raise MalformedData(f"{source}: the calendar could not be parsed: {error}") from None
     calendars = [component for component in components if component.name == "VCALENDAR"]
     if not calendars:
+        if re.search(r"^BEGIN:VCALENDAR", text, re.IGNORECASE | re.MULTILINE):
+            raise MalformedData(
+                f"{source}: the calendar is incomplete (it has no END:VCALENDAR line); "
+                "the file was cut short, so export it again"
+            )
         raise MalformedData(f"{source}: the data contains no VCALENDAR; expected an iCalendar file")
     return calendars
 

@@ -74,7 +74,7 @@ class QueueScreen(AppScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry failed", id="queue.retry"),
-        Binding("c", "cancel_job", "Cancel pending", id="queue.cancel"),
+        Binding("c", "cancel_job", "Cancel job", id="queue.cancel"),
         Binding("s", "send_now", "Send now", id="queue.send_now"),
         Binding("escape,w", "back", "Calendar", id="queue.back"),
     ]
@@ -164,10 +164,12 @@ class QueueScreen(AppScreen):
         self._retry(job.job_id)
 
     def action_cancel_job(self) -> None:
-        """Cancel the selected pending job after confirming; it is never sent."""
+        """Cancel the selected pending or failed job after confirming; it is never sent."""
         job = self.selected_job()
-        if job is None or job.status is not Status.PENDING:
-            self.app.notify("Select a pending job to cancel; a job in flight cannot be stopped.")
+        if job is None or job.status not in (Status.PENDING, Status.FAILED):
+            self.app.notify(
+                "Select a pending or failed job to cancel; a job in flight cannot be stopped."
+            )
             return
         self._cancel(job)
 
