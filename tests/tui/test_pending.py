@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from tests.tui.conftest import MONDAY, ZONE, at
@@ -17,6 +19,7 @@ from sched_tui.queue.zocdoc_requests import (
     reschedule_payload,
 )
 from sched_tui.tui.cells import PENDING_GLYPH, GridShape, build_cells, describe_item, render_cell
+from sched_tui.tui.moves import move_starts
 from sched_tui.tui.pending import QUEUED_ID_PREFIX, apply_jobs, mark_cells
 
 SHAPE = GridShape(*(at(MONDAY, 8).time(), at(MONDAY, 18).time()), 30)
@@ -219,3 +222,33 @@ def test_notes_limit() -> None:
             patient=patient,
             notes="x" * 101,
         )
+
+
+def test_queued_move_takes_its_time_from_other_moves() -> None:
+    """A time a queued move takes is not offered to another session of the therapist."""
+    base = week()
+    couples = Appointment(
+        "appt-2",
+        "pr_riv",
+        "Dr. Ana Rivera",
+        "zocdoc",
+        at(MONDAY, 15),
+        at(MONDAY, 16, 20),
+        service="Couples therapy",
+    )
+    calendar = replace(
+        base,
+        services=(*base.services, Service("vr_cpl", "Couples therapy", 80, "zocdoc")),
+        appointments=(*base.appointments, couples),
+        slots=(
+            *base.slots,
+            Slot("pr_riv", at(TUESDAY, 14), at(TUESDAY, 15, 20), "zocdoc", "vr_cpl"),
+            Slot("pr_riv", at(TUESDAY, 16), at(TUESDAY, 17, 20), "zocdoc", "vr_cpl"),
+        ),
+    )
+    assert move_starts(couples, calendar, ZoneInfo(ZONE)) == [at(TUESDAY, 14), at(TUESDAY, 16)]
+
+    moved = reschedule_payload("appt-1", at(TUESDAY, 14))
+    overlay = apply_jobs(calendar, [job("j2", Operation.RESCHEDULE, moved)])
+
+    assert move_starts(couples, overlay.calendar, ZoneInfo(ZONE)) == [at(TUESDAY, 16)]

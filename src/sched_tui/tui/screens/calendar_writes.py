@@ -33,7 +33,7 @@ from sched_tui.queue.zocdoc_requests import (
 from sched_tui.tui.cells import Cell, CellKey, build_cells
 from sched_tui.tui.messages import QueueChanged
 from sched_tui.tui.moves import move_starts
-from sched_tui.tui.pending import QUEUED_ID_PREFIX, apply_jobs, mark_cells
+from sched_tui.tui.pending import QUEUED_ID_PREFIX, Overlay, apply_jobs, mark_cells
 from sched_tui.tui.queue_link import (
     QueueUnavailable,
     QueueUpdate,
@@ -113,10 +113,14 @@ class CalendarWrites:
             for job_id, (job, generation) in self._succeeded.items()
             if generation > self._shown_generation
         }
+        overlay = self._overlay(calendar)
+        return mark_cells(build_cells(overlay.calendar, shape), overlay.marks)
+
+    def _overlay(self, calendar: CalendarWeek) -> Overlay:
+        """Return `calendar` as shown: with every queued or just-sent write applied."""
         jobs = [*self._open_jobs, *self._just_enqueued.values()]
         jobs += [job for job, _ in self._succeeded.values()]
-        overlay = apply_jobs(calendar, jobs, unmarked=set(self._succeeded))
-        return mark_cells(build_cells(overlay.calendar, shape), overlay.marks)
+        return apply_jobs(calendar, jobs, unmarked=set(self._succeeded))
 
     def on_queue_changed(self, message: QueueChanged) -> None:
         """Show the queue depth, redraw pending marks and act on settled jobs."""
@@ -263,7 +267,8 @@ class CalendarWrites:
         appointment = await self._pick_appointment("Move which appointment?")
         if appointment is None or self.calendar is None:
             return
-        starts = move_starts(appointment, self.calendar, self._tz())
+        # Times taken by queued bookings and moves are taken, as the grid shows them.
+        starts = move_starts(appointment, self._overlay(self.calendar).calendar, self._tz())
         service = appointment.service or "this session"
         if not starts:
             self.sched_app.notify(
