@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input, Select
 
 from sched_tui.aggregator import Aggregator
 from sched_tui.config import Config, PracticeConfig, StorageConfig, UiConfig
@@ -226,3 +228,28 @@ def provider() -> MemoryProvider:
     tuesday = MONDAY + timedelta(days=1)
     memory.slots.append(Slot("rivera", at(tuesday, 11), at(tuesday, 12), "memory", "ind"))
     return memory
+
+
+def fill(screen: Screen[object], name: str, value: str) -> None:
+    """Set booking form field `name` to `value`, typed or chosen from its list."""
+    field = screen.query_one(f"#booking-{name}")
+    if isinstance(field, Select):
+        field.value = value
+    else:
+        assert isinstance(field, Input)
+        field.value = value
+
+
+# Invented patient details that pass the booking form's checks.
+PATIENT = {
+    "first_name": "Test",
+    "last_name": "Patient",
+    "date_of_birth": "1980-01-01",
+    "sex_at_birth": "female",
+    "phone_number": "5550100000",
+    "email_address": "patient@example.test",
+    "address1": "1 Test St",
+    "city": "New York",
+    "state": "NY",
+    "zip_code": "10001",
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
+from tests.tui.conftest import PATIENT, fill
 from textual.app import App
 from textual.widgets import Button, Input, OptionList, Select, Static
 
@@ -109,18 +110,6 @@ async def test_form_grows_on_tall_terminal() -> None:
 
 async def test_patient_type_is_a_choice() -> None:
     """Patient type offers existing or new only; the form closes with the one chosen."""
-    patient = {
-        "first_name": "Test",
-        "last_name": "Patient",
-        "date_of_birth": "1980-01-01",
-        "sex_at_birth": "female",
-        "phone_number": "5550100000",
-        "email_address": "patient@example.test",
-        "address1": "1 Test St",
-        "city": "New York",
-        "state": "NY",
-        "zip_code": "10001",
-    }
     app = FormApp(SLOTS)
 
     async with app.run_test(size=(80, 24)) as pilot:
@@ -129,8 +118,8 @@ async def test_patient_type_is_a_choice() -> None:
         line = screen.query_one("#booking-slot-line", Static)
         choice = screen.query_one("#booking-patient_type", Select)
         assert choice.value == "existing"
-        for name, value in patient.items():
-            screen.query_one(f"#booking-{name}", Input).value = value
+        for name, value in PATIENT.items():
+            fill(screen, name, value)
         choice.focus()
         await pilot.press("enter", "down", "enter")
         await pilot.pause()
@@ -143,3 +132,22 @@ async def test_patient_type_is_a_choice() -> None:
     [form] = app.result
     assert form is not None
     assert form.patient_type == "new"
+
+
+async def test_sex_at_birth_must_be_chosen() -> None:
+    app = FormApp(SLOTS[:1])
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        choice = screen.query_one("#booking-sex_at_birth", Select)
+        assert choice.value is Select.NULL
+        for name, value in PATIENT.items():
+            if name != "sex_at_birth":
+                fill(screen, name, value)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        error = str(screen.query_one("#booking-error", Static).content)
+
+    assert app.result == []
+    assert "sex at birth" in error

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.tui.conftest import MONDAY, ZONE, at
+from tests.tui.conftest import MONDAY, PATIENT, ZONE, at
 
 from sched_tui.model import Appointment, CalendarWeek, Service, Slot, Status, Therapist, Week
 from sched_tui.queue import Job, Operation
@@ -24,18 +24,6 @@ from sched_tui.tui.pending import QUEUED_ID_PREFIX, apply_jobs, mark_cells
 
 SHAPE = GridShape(*(at(MONDAY, 8).time(), at(MONDAY, 18).time()), 30)
 TUESDAY = MONDAY + timedelta(days=1)
-FIELDS = {
-    "first_name": "Test",
-    "last_name": "Patient",
-    "date_of_birth": "1980-01-01",
-    "sex_at_birth": "female",
-    "phone_number": "5550100000",
-    "email_address": "patient@example.test",
-    "address1": "1 Test St",
-    "city": "New York",
-    "state": "NY",
-    "zip_code": "10001",
-}
 
 
 def week() -> CalendarWeek:
@@ -94,7 +82,7 @@ def booking(start_hour: int) -> dict:
         start=at(TUESDAY, start_hour),
         provider_location_id="pr_riv|loc_1",
         visit_reason_id="vr_ind",
-        patient=PatientDetails.parse(FIELDS),
+        patient=PatientDetails.parse(PATIENT),
     )
 
 
@@ -197,13 +185,13 @@ def test_booking_payload_shape() -> None:
 )
 def test_patient_details_rejected(field: str, value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as raised:
-        PatientDetails.parse({**FIELDS, field: value})
+        PatientDetails.parse({**PATIENT, field: value})
     if value.strip():
         assert value not in str(raised.value)
 
 
 def test_notes_limit() -> None:
-    patient = PatientDetails.parse(FIELDS)
+    patient = PatientDetails.parse(PATIENT)
     start = at(TUESDAY, 11)
 
     ok = booking_payload(

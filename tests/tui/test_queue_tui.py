@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.tui.conftest import ZONE, calendar_of, grid_of, screen_text, wait_loaded, wait_until
+from tests.tui.conftest import (
+    PATIENT,
+    ZONE,
+    calendar_of,
+    fill,
+    grid_of,
+    screen_text,
+    wait_loaded,
+    wait_until,
+)
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -37,18 +46,6 @@ from sched_tui.tui.screens.write_dialogs import BookingScreen, ChoiceScreen
 from sched_tui.tui.widgets.detail_panel import DetailPanel
 
 SIZE = (140, 45)
-PATIENT = {
-    "first_name": "Test",
-    "last_name": "Patient",
-    "date_of_birth": "1980-01-01",
-    "sex_at_birth": "female",
-    "phone_number": "5550100000",
-    "email_address": "patient@example.test",
-    "address1": "1 Test St",
-    "city": "New York",
-    "state": "NY",
-    "zip_code": "10001",
-}
 
 
 def sandbox_config(tmp_path: Path) -> Config:
@@ -112,7 +109,7 @@ async def book_slot(pilot: Pilot, key: CellKey, notes: str = "") -> None:
     await pilot.press("b")
     await wait_until(pilot, lambda: isinstance(app.screen, BookingScreen))
     for name, value in PATIENT.items():
-        app.screen.query_one(f"#booking-{name}", Input).value = value
+        fill(app.screen, name, value)
     app.screen.query_one("#booking-notes", Input).value = notes
     await pilot.press("ctrl+s")
     await wait_until(pilot, lambda: not isinstance(app.screen, BookingScreen))

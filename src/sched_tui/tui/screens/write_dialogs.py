@@ -21,8 +21,11 @@ from sched_tui.queue.zocdoc_requests import (
 
 _PLACEHOLDERS = {
     "date_of_birth": "YYYY-MM-DD",
-    "sex_at_birth": "female or male",
     "state": "two letters, e.g. NY",
+}
+# Patient fields that take one of a few values the API accepts, chosen from a list.
+_CHOICES: dict[str, list[tuple[str, str]]] = {
+    "sex_at_birth": [("female", "female"), ("male", "male")],
 }
 
 
@@ -110,10 +113,13 @@ class BookingScreen(ModalScreen[BookingForm | None]):
                     ),
                 )
                 for name, label in patient_field_labels().items():
-                    placeholder = _PLACEHOLDERS.get(name, "")
-                    yield from _field_row(
-                        label.capitalize(), Input(placeholder=placeholder, id=f"booking-{name}")
-                    )
+                    field: Input | Select[str]
+                    if name in _CHOICES:
+                        field = Select(_CHOICES[name], prompt="choose", id=f"booking-{name}")
+                    else:
+                        placeholder = _PLACEHOLDERS.get(name, "")
+                        field = Input(placeholder=placeholder, id=f"booking-{name}")
+                    yield from _field_row(label.capitalize(), field)
                 yield from _field_row(
                     f"Notes (≤ {MAX_NOTES_CHARS} chars)",
                     Input(max_length=MAX_NOTES_CHARS, id="booking-notes"),
@@ -161,9 +167,7 @@ class BookingScreen(ModalScreen[BookingForm | None]):
 
     def action_submit(self) -> None:
         """Check the fields; close with the form, or name the first invalid field."""
-        fields = {
-            name: self.query_one(f"#booking-{name}", Input).value for name in patient_field_labels()
-        }
+        fields = {name: self._field_value(name) for name in patient_field_labels()}
         patient_type = str(self.query_one("#booking-patient_type", Select).value)
         try:
             patient = PatientDetails.parse(fields)
@@ -181,6 +185,13 @@ class BookingScreen(ModalScreen[BookingForm | None]):
     def action_dismiss_none(self) -> None:
         """Close without booking."""
         self.dismiss(None)
+
+    def _field_value(self, name: str) -> str:
+        """Return a patient field's text, or its choice ("" while none is made)."""
+        if name in _CHOICES:
+            value = self.query_one(f"#booking-{name}", Select).value
+            return "" if value is Select.NULL else str(value)
+        return self.query_one(f"#booking-{name}", Input).value
 
 
 def _slot_line(slot: str) -> str:
