@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -133,3 +135,18 @@ def test_job_id_start_is_enough(config_file: Path, capsys: pytest.CaptureFixture
     status, _, err = _run(capsys, config_file, "retry", "")
     assert status == 1
     assert "no job id given" in err
+
+
+def test_text_list_in_practice_time(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Times read as in the TUI, in the practice's zone; only pending jobs show a next attempt."""
+    ids = _seed(config_file)
+
+    _, out, _ = _run(capsys, config_file, "list")
+
+    header, *lines = out.splitlines()
+    assert header.split()[:4] == ["JOB", "ID", "QUEUED", "TARGET"]
+    rows = {line.split()[0]: line for line in lines if not line.startswith("    ")}
+    assert rows[ids["failed"]].endswith("  -")
+    queued = datetime.now(ZoneInfo("America/New_York"))
+    assert f"{queued:%a %d %b}" in rows[ids["pending"]]
+    assert "+00:00" not in out

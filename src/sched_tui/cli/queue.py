@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sched_tui.cli.common import load_config_or_fail
@@ -80,7 +80,11 @@ def run_list(args: argparse.Namespace) -> int:
     async def fetch(store: QueueStore) -> list[Job]:
         return await store.list_jobs(statuses, target_system=args.target, limit=args.limit)
 
-    return _run(args, fetch, lambda jobs: _print_jobs(jobs, as_json=args.json))
+    return _run(
+        args,
+        fetch,
+        lambda jobs, config: _print_jobs(jobs, config.practice.tz, as_json=args.json),
+    )
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -89,7 +93,7 @@ def run_stats(args: argparse.Namespace) -> int:
     async def fetch(store: QueueStore) -> QueueStats:
         return await store.stats()
 
-    return _run(args, fetch, lambda stats: _print_stats(stats, as_json=args.json))
+    return _run(args, fetch, lambda stats, _config: _print_stats(stats, as_json=args.json))
 
 
 def run_retry(args: argparse.Namespace) -> int:
@@ -98,7 +102,7 @@ def run_retry(args: argparse.Namespace) -> int:
     async def change(store: QueueStore) -> Job:
         return await store.retry(await store.resolve_id(args.job_id))
 
-    return _run(args, change, lambda job: print(f"job {job.job_id} is pending, due now"))
+    return _run(args, change, lambda job, _config: print(f"job {job.job_id} is pending, due now"))
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -107,7 +111,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     async def change(store: QueueStore) -> Job:
         return await store.cancel(await store.resolve_id(args.job_id))
 
-    return _run(args, change, lambda job: print(f"job {job.job_id} cancelled"))
+    return _run(args, change, lambda job, _config: print(f"job {job.job_id} cancelled"))
 
 
 def _run(args: argparse.Namespace, action: Any, show: Any) -> int:
@@ -117,7 +121,7 @@ def _run(args: argparse.Namespace, action: Any, show: Any) -> int:
     except QueueError as error:
         print(f"sched-tui: {error}", file=sys.stderr)
         return EXIT_FAILED
-    show(result)
+    show(result, config)
     return EXIT_OK
 
 
@@ -176,7 +180,7 @@ def stats_to_json(stats: QueueStats) -> dict[str, Any]:
     }
 
 
-def _print_jobs(jobs: list[Job], *, as_json: bool) -> None:
+def _print_jobs(jobs: list[Job], tz: tzinfo, *, as_json: bool) -> None:
     if as_json:
         json.dump([job_to_json(job) for job in jobs], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -184,15 +188,24 @@ def _print_jobs(jobs: list[Job], *, as_json: bool) -> None:
     if not jobs:
         print("no jobs")
         return
-    print(f"{'JOB ID':36}  {'TARGET':16}  {'OPERATION':10}  {'STATUS':10}  ATT  NEXT ATTEMPT (UTC)")
+    print(
+        f"{'JOB ID':36}  {'QUEUED':16}  {'TARGET':16}  {'OPERATION':10}  {'STATUS':10}  "
+        "ATT  NEXT ATTEMPT"
+    )
     for job in jobs:
+        next_attempt = _local(job.next_attempt_at, tz) if job.status is Status.PENDING else "-"
         line = (
-            f"{job.job_id:36}  {job.target_system[:16]:16}  {job.operation.value:10}  "
-            f"{job.state:10}  {job.attempts:>3}  {_iso(job.next_attempt_at) or '-'}"
+            f"{job.job_id:36}  {_local(job.created_at, tz):16}  {job.target_system[:16]:16}  "
+            f"{job.operation.value:10}  {job.state:10}  {job.attempts:>3}  {next_attempt}"
         )
         print(line)
         if job.last_error:
             print(f"    last error: {job.last_error}")
+
+
+def _local(moment: float, tz: tzinfo) -> str:
+    """Render a time in the practice's zone, as the TUI does: "Fri 04 Dec 18:06"."""
+    return f"{datetime.fromtimestamp(moment, tz):%a %d %b %H:%M}"
 
 
 def _print_stats(stats: QueueStats, *, as_json: bool) -> None:
