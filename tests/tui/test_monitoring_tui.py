@@ -299,6 +299,24 @@ async def test_history_lists_firings(rig: Rig) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, CalendarScreen))
 
 
+async def test_acknowledge_in_history_shows_at_once(rig: Rig) -> None:
+    """Pressing a in the history view fills the Acknowledged column without a reload."""
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.alert_watch.running)
+        await fire_error_alert(rig)
+        await wait_until(pilot, lambda: has_banner(app, "CRITICAL HighErrorRate"))
+
+        await pilot.press("A")
+        table = app.screen.query_one("#alert-history", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert str(table.get_row_at(0)[6]) == ""
+        await pilot.press("a")
+        await wait_until(pilot, lambda: str(table.get_row_at(0)[6]).startswith(tuple("0123456789")))
+
+    assert " by " in str(table.get_row_at(0)[6])
+
+
 # KPI pane
 
 

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -137,8 +138,8 @@ class AlertWatch:
         # WorkType annotation infers Never for it, hence the ignore.
         self.app.run_worker(self._read, group="alert-watch", exit_on_error=False)  # type: ignore[arg-type]
 
-    def acknowledge(self) -> None:
-        """Acknowledge every firing alert nobody acknowledged yet."""
+    def acknowledge(self, on_done: Callable[[], object] | None = None) -> None:
+        """Acknowledge every firing alert nobody acknowledged yet, then call `on_done`."""
         pending = [
             alert.rule.name for alert in self.alerts if alert.firing and not alert.acknowledged
         ]
@@ -147,7 +148,7 @@ class AlertWatch:
             return
         monitoring = self._monitoring
         self.app.run_worker(
-            partial(self._acknowledge, monitoring, pending),  # type: ignore[arg-type]
+            partial(self._acknowledge, monitoring, pending, on_done),  # type: ignore[arg-type]
             group="alert-ack",
             exit_on_error=False,
         )
@@ -205,7 +206,9 @@ class AlertWatch:
         period = self.app.config.monitoring.refresh_s
         self._timer = self.app.set_timer(period, self.read_now, name="alert-watch")
 
-    async def _acknowledge(self, monitoring: Monitoring, rules: list[str]) -> None:
+    async def _acknowledge(
+        self, monitoring: Monitoring, rules: list[str], on_done: Callable[[], object] | None
+    ) -> None:
         for rule in rules:
             try:
                 await monitoring.acknowledge(rule)
@@ -213,3 +216,5 @@ class AlertWatch:
                 log.exception("acknowledging alert %s failed", rule)
                 self.app.notify(f"Acknowledging {rule} failed; see the log.", severity="error")
         self.read_now()
+        if on_done is not None:
+            on_done()

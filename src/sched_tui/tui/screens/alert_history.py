@@ -88,6 +88,7 @@ class AlertHistoryScreen(AppScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,w", "app.switch_mode('calendar')", "Calendar", id="alert_history.back"),
         Binding("r", "reload", "Reload", id="alert_history.reload"),
+        Binding("a", "acknowledge", "Acknowledge", id="alert_history.acknowledge"),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -105,6 +106,10 @@ class AlertHistoryScreen(AppScreen):
     def action_reload(self) -> None:
         """Read the history again."""
         self._load()
+
+    def action_acknowledge(self) -> None:
+        """Acknowledge the firing alerts, then show the acknowledgement in the table."""
+        self.sched_app.alert_watch.acknowledge(on_done=self._load)
 
     @work(exclusive=True, group="alert-history", exit_on_error=False)
     async def _load(self) -> None:
