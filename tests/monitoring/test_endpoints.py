@@ -120,6 +120,10 @@ def test_render_chart_size_and_no_leak() -> None:
     assert len(lines) == 16
     assert all(len(line) <= 80 for line in lines)
     assert "\x1b[" not in text
+    assert lines[-1] == "alert at P95 2000 ms, errors 5%"
+    # Whole minutes on the time axis, ending at 0.
+    axis = lines[lines.index(next(line for line in lines if "minutes ago" in line)) - 1]
+    assert axis.split() == ["-48", "-36", "-24", "-12", "0"]
     # The shared plotext figure is left empty for the next chart.
     assert "getAggregatedCalendar" not in plotext.figure.build().string(colorless=True)
     empty = kpi.MinuteSeries(

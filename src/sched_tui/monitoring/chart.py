@@ -47,8 +47,8 @@ def render_chart(
 ) -> str:
     """Render P95 per call (left axis, ms) and error rate (right axis, %) as text.
 
-    The x axis is minutes before now. Minutes without calls leave a gap in the
-    line. With `color`, the text carries ANSI colour codes (for
+    The x axis is minutes before now, in whole minutes. Minutes without calls
+    leave a gap in the line. Alert thresholds, when given, are named in the legend. With `color`, the text carries ANSI colour codes (for
     `rich.text.Text.from_ansi`); without, it is plain.
     """
     width = max(width, 20)
@@ -70,17 +70,31 @@ def render_chart(
                     drawn.append(f"{marker} {label}")
             if not drawn:
                 return _empty(width, height)
+            thresholds = []
+            if p95_threshold_ms is not None:
+                thresholds.append(f"P95 {p95_threshold_ms:g} ms")
+            if error_threshold_pct is not None:
+                thresholds.append(f"errors {error_threshold_pct:g}%")
+            if thresholds:
+                # As text: plotext placed a threshold line off the data's scale mid-plot.
+                drawn.append("alert at " + ", ".join(thresholds))
             legend = legend_lines(drawn, width)
             figure.plot_size(width, max(height - len(legend), 4))
-            if p95_threshold_ms is not None:
-                figure.line(p95_threshold_ms, orientation=0, relative=False, yside=0)
-            if error_threshold_pct is not None:
-                figure.line(error_threshold_pct, orientation=0, relative=False, yside=1)
             figure.label("minutes ago", axis=0)
+            ticks = minute_ticks(minutes_ago[0], width)
+            figure.ruler("x").ticks(ticks, [str(tick) for tick in ticks])
             plot = str(figure.build().string(colorless=not color)).rstrip("\n")
             return "\n".join([plot, *legend])
         finally:
             figure.clear.all()
+
+
+def minute_ticks(first: int, width: int) -> list[int]:
+    """Return whole-minute ticks from `first` (negative) to 0, about one per 12 columns."""
+    span = -first
+    count = max(2, min(7, width // 12))
+    step = max(1, -(-span // (count - 1)))
+    return sorted({*range(0, first - 1, -step)} | {0})
 
 
 def legend_lines(entries: Sequence[str], width: int) -> list[str]:
