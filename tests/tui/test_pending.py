@@ -181,6 +181,8 @@ def test_booking_payload_shape() -> None:
         ),
         ("sex_at_birth", "unknown-value", "sex at birth is invalid"),
         ("email_address", "nobody", "email address is invalid"),
+        ("state", "New York", "state is invalid; expected two letters"),
+        ("zip_code", "1220", "ZIP code is invalid; expected 5 digits"),
     ],
 )
 def test_patient_details_rejected(field: str, value: str, message: str) -> None:
@@ -188,6 +190,20 @@ def test_patient_details_rejected(field: str, value: str, message: str) -> None:
         PatientDetails.parse({**PATIENT, field: value})
     if value.strip():
         assert value not in str(raised.value)
+
+
+def test_patient_details_name_every_problem() -> None:
+    """One submit names every missing or invalid field, in form order."""
+    fields = {**PATIENT, "first_name": "", "city": " ", "phone_number": "12", "zip_code": "ABCDE"}
+
+    with pytest.raises(ValueError) as raised:
+        PatientDetails.parse(fields)
+
+    assert str(raised.value) == (
+        "first name, city are missing; phone number is invalid; expected 7 to 20 digits; "
+        "ZIP code is invalid; expected 5 digits, or 5+4 as 12345-6789"
+    )
+    assert PatientDetails.parse({**PATIENT, "state": "ny"}).state == "NY"
 
 
 def test_notes_limit() -> None:

@@ -48,7 +48,8 @@ def render_chart(
     """Render P95 per call (left axis, ms) and error rate (right axis, %) as text.
 
     The x axis is minutes before now, in whole minutes. Minutes without calls
-    leave a gap in the line. Alert thresholds, when given, are named in the legend. With `color`, the text carries ANSI colour codes (for
+    leave a gap in the line. Alert thresholds, when given, are named in the
+    legend. With `color`, the text carries ANSI colour codes (for
     `rich.text.Text.from_ansi`); without, it is plain.
     """
     width = max(width, 20)

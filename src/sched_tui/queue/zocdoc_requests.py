@@ -26,6 +26,9 @@ PATIENT_TYPES = ("existing", "new")
 
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{7,20}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Zocdoc serves the United States: a two-letter state code and a ZIP code.
+_STATE = re.compile(r"^[A-Za-z]{2}$")
+_ZIP = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,28 +50,40 @@ class PatientDetails:
     def parse(cls, fields: Mapping[str, str]) -> PatientDetails:
         """Check form fields and build the details.
 
-        Raises ValueError naming the first missing or invalid field and the
-        expected form, never the value, because the value is patient data.
+        Raises ValueError naming every missing or invalid field with the
+        expected form, in form order, never the value, because the value is
+        patient data.
         """
         values = {name: fields.get(name, "").strip() for name in _FIELD_NAMES}
-        for name, value in values.items():
-            if not value:
-                raise ValueError(f"{_LABELS[name]} is missing")
-        try:
-            born = date.fromisoformat(values["date_of_birth"])
-        except ValueError:
-            raise ValueError("date of birth is invalid; expected YYYY-MM-DD") from None
-        if born >= date.today():
-            raise ValueError("date of birth is invalid; expected a date in the past")
+        missing = [_LABELS[name] for name, value in values.items() if not value]
+        problems = []
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            problems.append(f"{', '.join(missing)} {verb} missing")
+        born = date.min
+        if values["date_of_birth"]:
+            try:
+                born = date.fromisoformat(values["date_of_birth"])
+            except ValueError:
+                problems.append("date of birth is invalid; expected YYYY-MM-DD")
+            else:
+                if born >= date.today():
+                    problems.append("date of birth is invalid; expected a date in the past")
         sex = values["sex_at_birth"].lower()
-        if sex not in SEXES_AT_BIRTH:
-            raise ValueError(
-                f"sex at birth is invalid; expected one of {', '.join(SEXES_AT_BIRTH)}"
-            )
-        if not _PHONE.match(values["phone_number"]):
-            raise ValueError("phone number is invalid; expected 7 to 20 digits")
-        if not _EMAIL.match(values["email_address"]):
-            raise ValueError("email address is invalid; expected name@domain")
+        if sex and sex not in SEXES_AT_BIRTH:
+            problems.append(f"sex at birth is invalid; expected one of {', '.join(SEXES_AT_BIRTH)}")
+        checks = (
+            ("phone_number", _PHONE, "phone number is invalid; expected 7 to 20 digits"),
+            ("email_address", _EMAIL, "email address is invalid; expected name@domain"),
+            ("state", _STATE, "state is invalid; expected two letters, such as NY"),
+            ("zip_code", _ZIP, "ZIP code is invalid; expected 5 digits, or 5+4 as 12345-6789"),
+        )
+        for name, pattern, message in checks:
+            if values[name] and not pattern.match(values[name]):
+                problems.append(message)
+        if problems:
+            raise ValueError("; ".join(problems))
+        values["state"] = values["state"].upper()
         return cls(
             first_name=values["first_name"],
             last_name=values["last_name"],
