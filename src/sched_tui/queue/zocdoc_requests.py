@@ -26,9 +26,9 @@ PATIENT_TYPES = ("existing", "new")
 
 _PHONE = re.compile(r"^\+?[0-9 ()\-.]{7,20}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Zocdoc serves the United States: a two-letter state code and a ZIP code.
+# Zocdoc's PatientAddress takes a two-letter state code and a 5-digit ZIP code.
 _STATE = re.compile(r"^[A-Za-z]{2}$")
-_ZIP = re.compile(r"^[0-9]{5}(-[0-9]{4})?$")
+_ZIP = re.compile(r"^[0-9]{5}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ class PatientDetails:
             ("phone_number", _PHONE, "phone number is invalid; expected 7 to 20 digits"),
             ("email_address", _EMAIL, "email address is invalid; expected name@domain"),
             ("state", _STATE, "state is invalid; expected two letters, such as NY"),
-            ("zip_code", _ZIP, "ZIP code is invalid; expected 5 digits, or 5+4 as 12345-6789"),
+            ("zip_code", _ZIP, "ZIP code is invalid; expected 5 digits"),
         )
         for name, pattern, message in checks:
             if values[name] and not pattern.match(values[name]):
