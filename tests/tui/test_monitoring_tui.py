@@ -569,3 +569,18 @@ def test_history_cells_fit_100_columns() -> None:
     assert sum(len(cell) + 2 for cell in cells) <= 100
     assert next_day[6] == "Sat 05 Dec 17:02 by frontdesk"
     assert last_year[0] == "04 Dec 2026 17:02"
+
+
+async def test_alert_banner_takes_one_row(rig: Rig) -> None:
+    """At 80 columns a long alert banner is cut to one row, not wrapped over the grid."""
+    app = rig.app
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.alert_watch.running)
+        await fire_error_alert(rig)
+        await wait_until(pilot, lambda: has_banner(app, "CRITICAL HighErrorRate"))
+        await pilot.pause()
+        banner = app.screen.query_one("#banner-alert-HighErrorRate", Static)
+        text = str(banner.content)
+
+        assert len(text) > banner.size.width
+        assert banner.region.height == 1

@@ -168,8 +168,13 @@ class AlertWatch:
             del shown[key]
         for banner in self.banners:
             if shown.get(banner.key) != banner:
+                # One line each: the alert history (A) has every banner's whole text.
                 area.show(
-                    banner.key, banner.text, banner.severity, acknowledged=banner.acknowledged
+                    banner.key,
+                    banner.text,
+                    banner.severity,
+                    acknowledged=banner.acknowledged,
+                    one_line=True,
                 )
                 shown[banner.key] = banner
 

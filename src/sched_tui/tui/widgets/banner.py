@@ -20,12 +20,19 @@ class BannerArea(Vertical):
     """A stack of one-line banners; it takes no space while empty."""
 
     def show(
-        self, key: str, text: str, severity: str = "warning", *, acknowledged: bool = False
+        self,
+        key: str,
+        text: str,
+        severity: str = "warning",
+        *,
+        acknowledged: bool = False,
+        one_line: bool = False,
     ) -> None:
         """Show or replace the banner `key`.
 
         `severity` is "info", "warning", "error" or "critical". An `acknowledged`
-        banner stays but is styled as seen (class ``-acknowledged``).
+        banner stays but is styled as seen (class ``-acknowledged``). A `one_line`
+        banner is cut with an ellipsis instead of wrapping (class ``-one-line``).
         """
         if severity not in SEVERITY_PREFIXES:
             raise ValueError(
@@ -42,6 +49,7 @@ class BannerArea(Vertical):
         for name in SEVERITY_PREFIXES:
             banner.set_class(name == severity, f"-{name}")
         banner.set_class(acknowledged, "-acknowledged")
+        banner.set_class(one_line, "-one-line")
 
     def withdraw(self, key: str) -> None:
         """Remove the banner `key` if it is shown."""
