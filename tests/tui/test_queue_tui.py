@@ -34,7 +34,7 @@ from sched_tui.model import Slot
 from sched_tui.model import Status as AppointmentStatus
 from sched_tui.providers import build_providers
 from sched_tui.providers.zocdoc import ZocdocProvider
-from sched_tui.queue import Status
+from sched_tui.queue import Job, Status
 from sched_tui.reads import DirectReads
 from sched_tui.sandbox import SandboxState
 from sched_tui.services import Services
@@ -283,19 +283,25 @@ async def test_cancel_and_move_appointment(tmp_path: Path) -> None:
         assert notifications(app, "error") == []
 
 
+async def fail_one_job(app: SchedApp, pilot: Pilot[None]) -> Job:
+    """Queue a booking that fails for good, send it, and return the job as queued."""
+    # A booking without a developer_patient_id fails for good (invalid payload).
+    broken = {
+        "appointment_type": "providers",
+        "data": {"start_time": "2030-01-07T10:00:00-05:00"},
+    }
+    failed = await app.queue.enqueue("zocdoc", "create", broken, subject_id="broken")
+    await pilot.press("s")
+    await wait_until(pilot, lambda: bool(notifications(app, "error")), 10)
+    return failed
+
+
 async def test_queue_pane_retry_and_cancel(tmp_path: Path) -> None:
     app, sandbox = sandbox_app(sandbox_config(tmp_path))
 
     async with app.run_test(size=SIZE) as pilot:
         await show_next_week(pilot)
-        # A booking without a developer_patient_id fails for good (invalid payload).
-        broken = {
-            "appointment_type": "providers",
-            "data": {"start_time": "2030-01-07T10:00:00-05:00"},
-        }
-        failed = await app.queue.enqueue("zocdoc", "create", broken, subject_id="broken")
-        await pilot.press("s")
-        await wait_until(pilot, lambda: bool(notifications(app, "error")), 10)
+        failed = await fail_one_job(app, pilot)
         key, _ = slot_cell(app)
         await book_slot(pilot, key)
 
@@ -342,13 +348,7 @@ async def test_queue_pane_cancels_failed_job(tmp_path: Path) -> None:
 
     async with app.run_test(size=SIZE) as pilot:
         await show_next_week(pilot)
-        broken = {
-            "appointment_type": "providers",
-            "data": {"start_time": "2030-01-07T10:00:00-05:00"},
-        }
-        failed = await app.queue.enqueue("zocdoc", "create", broken, subject_id="broken")
-        await pilot.press("s")
-        await wait_until(pilot, lambda: bool(notifications(app, "error")), 10)
+        failed = await fail_one_job(app, pilot)
 
         await pilot.press("u")
         await wait_until(pilot, lambda: isinstance(app.screen, QueueScreen))
