@@ -38,14 +38,14 @@ class Arrival:
 class RecordingApp:
     """ASGI wrapper that logs every request with its wall-clock arrival time.
 
-    `delays` lists the seconds by which to hold the next booking POSTs before the sandbox
-    sees them, and `holds` does the same for any write path; a held request still
-    takes effect after its client gave up, as a slow server would.
+    `delays` lists the seconds by which to hold the next booking POSTs before the
+    sandbox receives them, and `write_delays` does the same for each write path. A
+    held request still takes effect after its client gave up, as a slow server would.
     """
 
     app: Any
     arrivals: list[Arrival] = field(default_factory=list)
-    holds: dict[str, list[float]] = field(default_factory=dict)
+    write_delays: dict[str, list[float]] = field(default_factory=dict)
     # Idempotency keys of booking POSTs whose whole body arrived, before any hold.
     booking_keys_seen: list[str | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,7 +74,7 @@ class RecordingApp:
             delay = 0.0
             if complete:
                 with self.lock:
-                    waiting = self.holds.get(scope["path"])
+                    waiting = self.write_delays.get(scope["path"])
                     delay = waiting.pop(0) if waiting else 0.0
                     if scope["path"] == BOOKINGS:
                         self.booking_keys_seen.append(headers.get("idempotency-key"))
@@ -95,7 +95,7 @@ class RecordingApp:
     @property
     def delays(self) -> list[float]:
         """Holds for the next booking POSTs, in seconds."""
-        return self.holds.setdefault(BOOKINGS, [])
+        return self.write_delays.setdefault(BOOKINGS, [])
 
     def bookings(self) -> list[Arrival]:
         """Return the booking POSTs received so far, in arrival order."""

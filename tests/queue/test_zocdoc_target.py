@@ -226,7 +226,7 @@ async def _send_held_past_lease(
     path = {"reschedule": RESCHEDULES, "cancel": CANCELS}[operation]
     settings = replace(FAST, lease_s=1.0, call_timeout_s=0.8)
     job = await store.enqueue("zocdoc", operation, payload)
-    sandbox.recorder.holds[path] = [settings.lease_s + 0.5]
+    sandbox.recorder.write_delays[path] = [settings.lease_s + 0.5]
     processor = Processor(store, {"zocdoc": target}, settings)
 
     await processor.run_once()

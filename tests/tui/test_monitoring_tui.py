@@ -376,8 +376,8 @@ async def test_kpi_rows_fit_80_columns(rig: Rig) -> None:
         small = len(pane.chart_text.splitlines())
         assert small <= chart.content_size.height
         await pilot.resize_terminal(100, 40)
-        # Taller now; plotext caps a chart at the size of the terminal it finds,
-        # which under pytest is 80x24, so the new height is not checked exactly.
+        # Taller now. plotext caps a chart at the height of the terminal it finds,
+        # which is 24 rows under pytest, so the new height is not checked exactly.
         await wait_until(pilot, lambda: len(pane.chart_text.splitlines()) > small)
         assert len(pane.chart_text.splitlines()) <= chart.content_size.height
 

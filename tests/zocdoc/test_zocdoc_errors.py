@@ -38,7 +38,7 @@ async def test_bad_request_rejected(
     assert caught.value.status_code == 400
     assert "Zocdoc (zocdoc-test)" in str(caught.value)
     assert "POST /v1/appointments/reschedule" in str(caught.value)
-    # A reschedule body holds no patient data, so the server's reason is shown.
+    # A reschedule body contains no patient data, so the server's reason is shown.
     assert "start_time: The start time is not an available timeslot." in str(caught.value)
 
 

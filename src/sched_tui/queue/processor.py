@@ -198,7 +198,7 @@ class Processor:
         self._wake.clear()
 
     async def purge_if_due(self) -> int:
-        """Delete finished jobs past ``keep_finished_days``, at most once per hour.
+        """Delete finished jobs past ``keep_finished_days``, at most once an hour per processor.
 
         Several processors on one database may each purge. Deleting is
         idempotent, so a second purge costs only a scan. Returns the number deleted.

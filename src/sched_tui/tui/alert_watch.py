@@ -139,7 +139,7 @@ class AlertWatch:
         self.app.run_worker(self._read, group="alert-watch", exit_on_error=False)  # type: ignore[arg-type]
 
     def acknowledge(self, on_done: Callable[[], object] | None = None) -> None:
-        """Acknowledge every firing alert nobody acknowledged yet, then call `on_done`."""
+        """Acknowledge every firing alert not yet acknowledged, then call `on_done`."""
         pending = [
             alert.rule.name for alert in self.alerts if alert.firing and not alert.acknowledged
         ]
